@@ -1,0 +1,184 @@
+/**
+ * Semantic checks of a schema-valid routes.yaml: the problems a schema cannot see because they
+ * span the file (issue 2, point 5). Each finding is pinned to the YAML node it concerns and
+ * carries a hint. Errors reject the file; warnings are reported by `gateway check` and at start.
+ */
+import { isIP } from 'node:net';
+import { catalogueFor, SYNAPSE_VERSIONS, type Catalogue } from '../routing/catalogue/index.ts';
+import type { RoutesConfig } from './routes-schema.ts';
+import { choiceHint, type ConfigIssue, type IssueCode } from './errors.ts';
+import { shadowedRoutes } from './routes-shadow.ts';
+import type { YamlSource } from './yaml.ts';
+
+type Path = (string | number)[];
+
+/** Collects issues for one file. */
+class Findings {
+  readonly issues: ConfigIssue[] = [];
+  readonly src: YamlSource;
+
+  constructor(src: YamlSource) {
+    this.src = src;
+  }
+
+  add(severity: ConfigIssue['severity'], path: Path, code: IssueCode, message: string, hint?: string): void {
+    const pos = this.src.positionOf(path);
+    this.issues.push({ file: this.src.file, ...pos, severity, code, message, ...(hint ? { hint } : {}) });
+  }
+
+  lineOf(path: Path): number {
+    return this.src.positionOf(path).line;
+  }
+}
+
+/** Every semantic error and warning of a schema-valid config, in file order. */
+export function semanticIssues(config: RoutesConfig, src: YamlSource): ConfigIssue[] {
+  const f = new Findings(src);
+  const catalogue = checkVersion(config, f);
+  checkListeners(config, f);
+  checkUpstreams(config, f);
+  checkRoutes(config, f, catalogue);
+  checkCidrs(config, f);
+  if (catalogue) checkShadowing(config, f, catalogue);
+  return f.issues;
+}
+
+/** `synapse_version` picks the catalogue; an unknown release is an error (groups differ by release). */
+function checkVersion(config: RoutesConfig, f: Findings): Catalogue | null {
+  try {
+    return catalogueFor(config.synapse_version);
+  } catch {
+    f.add('error', ['synapse_version'], 'unknown_synapse_version', `unknown synapse_version '${config.synapse_version}'`,
+      `the catalogue knows ${SYNAPSE_VERSIONS.join(', ')}`);
+    return null;
+  }
+}
+
+/** Reports the second and later occurrences of a name; `where` is the path of each name node. */
+function duplicates(names: readonly string[], where: (i: number) => Path, what: string, f: Findings, suffix = ''): void {
+  const first = new Map<string, number>();
+  names.forEach((name, i) => {
+    const seen = first.get(name);
+    if (seen === undefined) first.set(name, i);
+    else f.add('error', where(i), 'duplicate_name', `duplicate ${what} '${name}'${suffix}`, `first defined at line ${f.lineOf(where(seen))}`);
+  });
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * Listener names must be unique, no two listeners may bind the same port on overlapping
+ * addresses, and an admin listener (status, metrics, reload) on a non-loopback address is a
+ * warning: it exposes deployment topology to whoever can reach it.
+ */
+function checkListeners(config: RoutesConfig, f: Findings): void {
+  const ls = config.listeners;
+  duplicates(ls.map((l) => l.name), (i) => ['listeners', i, 'name'], 'listener name', f);
+  ls.forEach((l, i) => {
+    const clash = ls.findIndex((o, j) => j < i && o.port === l.port && l.port !== 0 &&
+      (o.host === l.host || WILDCARD.has(o.host) || WILDCARD.has(l.host)));
+    if (clash >= 0) {
+      f.add('error', ['listeners', i, 'port'], 'duplicate_port', `listener '${l.name}' binds port ${l.port}, already bound by listener '${ls[clash]!.name}'`,
+        `first bound at line ${f.lineOf(['listeners', clash, 'port'])}`);
+    }
+    if (l.kind === 'admin' && !isLoopback(l.host)) {
+      f.add('warning', ['listeners', i, 'host'], 'admin_exposed', `admin listener '${l.name}' is bound to ${l.host || 'every address'}, not a loopback address`,
+        'bind it to 127.0.0.1 or ::1 (it exposes status, metrics and topology), or firewall it');
+    }
+  });
+}
+
+/** Server names identify servers in logs, metrics and hash rings, so they are unique per upstream. */
+function checkUpstreams(config: RoutesConfig, f: Findings): void {
+  for (const [name, up] of Object.entries(config.upstreams)) {
+    duplicates(up.servers.map((s) => s.name), (i) => ['upstreams', name, 'servers', i, 'name'], 'server name', f, ` in upstream '${name}'`);
+  }
+  const known = Object.keys(config.upstreams);
+  if (!known.includes(config.default_upstream)) {
+    f.add('error', ['default_upstream'], 'unknown_upstream', `default_upstream '${config.default_upstream}' is not defined under upstreams`,
+      choiceHint(config.default_upstream, known, 'upstreams'));
+  }
+}
+
+/** The JS RegExp error for `source`, or null when it compiles (the compiler uses no flags). */
+export function regexError(source: string): string | null {
+  try {
+    new RegExp(source);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function checkRoutes(config: RoutesConfig, f: Findings, catalogue: Catalogue | null): void {
+  const known = Object.keys(config.upstreams);
+  duplicates(config.routes.map((r) => r.name), (i) => ['routes', i, 'name'], 'route name', f);
+  config.routes.forEach((r, i) => {
+    const at: Path = ['routes', i];
+    if (!known.includes(r.upstream)) {
+      f.add('error', [...at, 'upstream'], 'unknown_upstream', `route '${r.name}' sends to unknown upstream '${r.upstream}'`, choiceHint(r.upstream, known, 'upstreams'));
+    }
+    checkMatch(r.match, [...at, 'match'], f, catalogue);
+    const m = r.match;
+    if (!m.groups?.length && !m.paths?.length && !m.methods?.length && isEmpty(m.query) && isEmpty(m.headers)) {
+      f.add('warning', [...at, 'match'], 'empty_match', `route '${r.name}' matches every request`,
+        'routes after it are unreachable and default_upstream is never used; add groups, paths or a condition');
+    }
+  });
+}
+
+function isEmpty(o: object | undefined): boolean {
+  return o === undefined || Object.keys(o).length === 0;
+}
+
+function checkMatch(m: RoutesConfig['routes'][number]['match'], at: Path, f: Findings, catalogue: Catalogue | null): void {
+  m.paths?.forEach((p, j) => {
+    const err = regexError(p);
+    if (err) f.add('error', [...at, 'paths', j], 'invalid_regex', `invalid regex: ${err}`, 'paths are ECMAScript regexes matched against the raw path');
+  });
+  for (const kind of ['query', 'headers'] as const) {
+    for (const [name, cond] of Object.entries(m[kind] ?? {})) {
+      if (typeof cond === 'object' && 'matches' in cond) {
+        const err = regexError(cond.matches);
+        if (err) f.add('error', [...at, kind, name, 'matches'], 'invalid_regex', `invalid regex: ${err}`);
+      }
+    }
+  }
+  if (!catalogue) return;
+  m.groups?.forEach((g, j) => {
+    if (catalogue.group(g)?.length) return;
+    const exists = catalogue.group(g) !== undefined;
+    f.add('error', [...at, 'groups', j], 'unknown_group',
+      exists ? `group '${g}' has no endpoints in Synapse ${catalogue.version}` : `unknown endpoint group '${g}'`,
+      choiceHint(g, catalogue.groupNames, 'groups'));
+  });
+}
+
+/** Addresses in trusted_proxies and access.admin_allow must be real addresses with a valid prefix. */
+function checkCidrs(config: RoutesConfig, f: Findings): void {
+  const lists: [Path, readonly string[]][] = [[['trusted_proxies'], config.trusted_proxies], [['access', 'admin_allow'], config.access.admin_allow]];
+  for (const [at, list] of lists) {
+    list.forEach((cidr, i) => {
+      const [addr = '', prefix] = cidr.split('/');
+      const family = isIP(addr);
+      const max = family === 6 ? 128 : 32;
+      if (family === 0) f.add('error', [...at, i], 'invalid_cidr', `'${addr}' is not an IP address`);
+      else if (prefix !== undefined && Number(prefix) > max) f.add('error', [...at, i], 'invalid_cidr', `prefix /${prefix} is longer than ${max} bits`);
+    });
+  }
+}
+
+/** A route that can never match because an earlier route takes every request it would. */
+function checkShadowing(config: RoutesConfig, f: Findings, catalogue: Catalogue): void {
+  for (const { route, by } of shadowedRoutes(config, catalogue)) {
+    const b = config.routes[by]!;
+    f.add('warning', ['routes', route, 'name'], 'shadowed_route',
+      `route '${config.routes[route]!.name}' is never reached: every request it matches is taken by route '${b.name}'`,
+      `route '${b.name}' is at line ${f.lineOf(['routes', by, 'name'])}; move this route above it or narrow that one`);
+  }
+}
