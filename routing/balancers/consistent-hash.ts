@@ -1,0 +1,77 @@
+/**
+ * Consistent hashing on a ring with virtual nodes (Karger et al. 1997): each server owns
+ * POINTS_PER_WEIGHT × weight points; a key belongs to the first usable server clockwise from
+ * its hash. Adding or removing one of N servers therefore moves only the keys on that server's
+ * arcs (≈ 1/N), and an unusable server's keys move to their next server and return when it
+ * recovers, because the ring itself never changes with health.
+ *
+ * Optional bounded load ("Consistent Hashing with Bounded Loads", Mirrokni, Thorup, Zadimoghaddam
+ * 2018): a server is skipped while inflight + 1 > ceil(c × (total inflight + 1) / usable servers),
+ * so no server takes more than c × the mean; since c > 1 at least one server always qualifies.
+ */
+import type { Balancer, ServerState } from '../types.ts';
+import { crc32, fmix32, ringHash } from '../hash.ts';
+import { missingKey, usable } from './eligible.ts';
+import { createFallback, type FallbackPolicy } from './fallback.ts';
+import { buildRing, lowerBound, type Ring } from './ring.ts';
+
+/** Ring points per unit of weight: enough that one server's share deviates from 1/N by only a few percent. */
+export const POINTS_PER_WEIGHT = 256;
+
+/** Builds the ring from server names (stable identities: changing a URL or port keeps the keys). */
+export function consistentRing(servers: readonly ServerState[]): Ring {
+  const hashes: number[] = [];
+  const owners: number[] = [];
+  servers.forEach((s, owner) => {
+    const base = crc32(`${s.name}\0`);
+    for (let j = 0; j < POINTS_PER_WEIGHT * s.weight; j++) {
+      hashes.push(fmix32(crc32(String(j), base)));
+      owners.push(owner);
+    }
+  });
+  return buildRing(hashes, owners);
+}
+
+export class ConsistentHashBalancer implements Balancer {
+  readonly policy = 'consistent_hash';
+  readonly #servers: readonly ServerState[];
+  readonly #ring: Ring;
+  readonly #boundedLoad: number | undefined;
+  readonly #fallback: Balancer;
+
+  constructor(servers: readonly ServerState[], fallback: FallbackPolicy, boundedLoad?: number) {
+    this.#servers = servers;
+    this.#ring = consistentRing(servers);
+    this.#boundedLoad = boundedLoad;
+    this.#fallback = createFallback(fallback, servers);
+  }
+
+  /** The first usable (and, with bounded load, not overloaded) server clockwise from the key; null when none. */
+  pick(key: string | null, exclude?: ReadonlySet<ServerState>): ServerState | null {
+    if (missingKey(key)) return this.#fallback.pick(null, exclude);
+    const limit = this.#limit(exclude);
+    if (limit === 0) return null;
+    const { hashes, owners } = this.#ring;
+    const start = lowerBound(hashes, ringHash(key));
+    for (let step = 0; step < hashes.length; step++) {
+      const s = this.#servers[owners[(start + step) % hashes.length]!]!;
+      if (usable(s, exclude) && s.inflight < limit) return s;
+    }
+    return null;
+  }
+
+  /** The in-flight count a server must stay below to be picked: ∞ without bounded load; 0 when nothing is usable. */
+  #limit(exclude: ReadonlySet<ServerState> | undefined): number {
+    let count = 0;
+    let total = 0;
+    for (const s of this.#servers) {
+      if (!usable(s, exclude)) continue;
+      count++;
+      total += s.inflight;
+    }
+    if (count === 0) return 0;
+    if (this.#boundedLoad === undefined) return Infinity;
+    // The epsilon keeps float noise (1.1 × 10 = 11.000000000000002) from loosening the bound by one.
+    return Math.ceil((this.#boundedLoad * (total + 1)) / count - 1e-9);
+  }
+}

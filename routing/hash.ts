@@ -1,0 +1,73 @@
+/**
+ * Hash helpers shared by the keyed balancers. One place decides how a key string becomes bytes
+ * and how bytes become a number, so that nginx compatibility and Synapse compatibility are each
+ * settled once.
+ */
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { hash as oneShotHash } from 'node:crypto';
+
+/**
+ * True when every UTF-16 unit of `s` is ≤ 0x7f. Such strings are their own bytes in every
+ * encoding, so they can go to native hashing without a Buffer.
+ */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** True when every UTF-16 unit of `s` fits in one byte (what node:http gives for raw header bytes). */
+function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+/**
+ * The request bytes behind a key string. node:http decodes header values and the request target
+ * as latin1 (one char per byte), so a latin1 string is turned back into exactly the bytes on the
+ * wire — the bytes nginx hashes. Strings with wider characters (built by hand, e.g. `explain`)
+ * are encoded as UTF-8.
+ */
+export function wireBytes(s: string): string | Buffer {
+  if (isAscii(s)) return s;
+  return Buffer.from(s, isLatin1(s) ? 'latin1' : 'utf8');
+}
+
+/** Standard CRC-32 (zlib, ISO-HDLC) of the key's wire bytes, as nginx `ngx_crc32_long` computes it. */
+export function crc32Key(key: string): number {
+  return zlibCrc32(wireBytes(key));
+}
+
+/** zlib crc32 re-exported for ring construction: `crc32(b, crc32(a)) === crc32(a ‖ b)`. */
+export function crc32(data: string | Uint8Array, prev = 0): number {
+  return zlibCrc32(data, prev);
+}
+
+/** Murmur3's 32-bit finaliser: spreads CRC-32's linear structure over the whole ring. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Position of a key on the consistent_hash ring (not nginx's: that one is `crc32Key`). */
+export function ringHash(key: string): number {
+  return fmix32(crc32Key(key));
+}
+
+/**
+ * Synapse's shard index: `int.from_bytes(sha256(key.encode("utf8")).digest(), "little") % n`
+ * (synapse/config/workers.py, `ShardedWorkerHandlingConfig._get_instance`, used for
+ * `stream_writers.events` and, in synapse/config/federation.py, for federation senders).
+ * The little-endian integer is reduced from its most significant byte (index 31) down, so no
+ * BigInt is needed: acc stays below n·256.
+ */
+export function sha256LittleEndianMod(key: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`shard count must be a positive integer, got ${n}`);
+  const digest = oneShotHash('sha256', Buffer.from(key, 'utf8'), 'buffer');
+  let acc = 0;
+  for (let i = digest.length - 1; i >= 0; i--) acc = (acc * 256 + digest[i]!) % n;
+  return acc;
+}

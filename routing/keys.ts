@@ -1,0 +1,298 @@
+/**
+ * Key extractors: which request attribute a keyed balancer hashes on (DESIGN.md "Key extractors",
+ * issue 2 point 7). Each runs once per request, so none compiles a regex or parses more of the
+ * request than its own key: a query parameter is found by scanning for its name only.
+ * A missing or empty key is `null`; the balancer then applies its policy's fallback.
+ */
+import type { KeySpec } from '../config/routes-schema.ts';
+import type { KeyExtractor, RouteRequest } from './types.ts';
+import { CidrSet, normalizeIp } from './cidr.ts';
+
+export { CidrSet } from './cidr.ts';
+
+/** Options shared by every extractor of one routes.yaml. */
+export interface KeyOptions {
+  /** CIDRs of proxies whose X-Forwarded-For is believed (routes.yaml `trusted_proxies`). */
+  readonly trustedProxies: readonly string[];
+  /**
+   * Produce the exact key bytes nginx would hash (set it for `policy: nginx_hash`): token_user
+   * follows the workers.md `map` blocks byte for byte, and `{query}` keys are `$arg_NAME` (name
+   * matched case-insensitively, value not percent-decoded). Default false.
+   */
+  readonly nginxCompat?: boolean;
+}
+
+/** The first value of a header (names are lower-case, as node:http gives them); '' counts as absent. */
+export function headerValue(req: RouteRequest, name: string): string | null {
+  const v = req.headers[name];
+  const s = typeof v === 'string' ? v : v?.[0];
+  return s ? s : null;
+}
+
+function startsWithFolded(s: string, at: number, lowerName: string): boolean {
+  for (let k = 0; k < lowerName.length; k++) {
+    const c = s.charCodeAt(at + k);
+    const folded = c >= 65 && c <= 90 ? c + 32 : c;
+    if (folded !== lowerName.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/**
+ * The raw (not decoded) value of the first `name=value` pair of a query string, or null. With
+ * `ignoreCase` the name matches as nginx's `$arg_NAME` does (`ngx_http_arg`: case-insensitive,
+ * only at the start or after `&`, and only when followed by `=`); pass `name` lower-cased then.
+ */
+export function queryParam(query: string, name: string, ignoreCase = false): string | null {
+  const n = query.length;
+  const len = name.length;
+  let start = 0;
+  while (start < n) {
+    let amp = query.indexOf('&', start);
+    if (amp < 0) amp = n;
+    if (amp - start > len && query.charCodeAt(start + len) === 61
+      && (ignoreCase ? startsWithFolded(query, start, name) : query.startsWith(name, start))) {
+      return query.slice(start + len + 1, amp);
+    }
+    start = amp + 1;
+  }
+  return null;
+}
+
+/** Percent-decodes (RFC 3986 §2.1; `+` stays `+`); malformed escapes leave the text as it came. */
+export function percentDecode(s: string): string {
+  if (s.indexOf('%') < 0) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * The raw access token of a client request: `Authorization: Bearer <token>` when an
+ * Authorization header is present, else the percent-decoded `access_token` query parameter —
+ * the order Synapse's `Auth.get_access_token_from_request` uses (synapse/api/auth/base.py).
+ * The data plane uses it to redact logs and to resolve token → user.
+ */
+export function accessToken(req: RouteRequest): string | null {
+  const auth = headerValue(req, 'authorization');
+  if (auth !== null) {
+    if (auth.length < 8 || !startsWithFolded(auth, 0, 'bearer ')) return null;
+    const token = auth.slice(7).trim();
+    return token === '' ? null : token;
+  }
+  const q = queryParam(req.query, 'access_token');
+  return q ? percentDecode(q) : null;
+}
+
+/**
+ * The localpart field of a Synapse token `syt_<unpadded base64 localpart>_<random>_<crc>`
+ * (synapse/handlers/auth.py `generate_access_token`), left in its base64 form because that is
+ * what the workers.md nginx maps hash; null when `token` is not of that shape.
+ */
+export function sytLocalpart(token: string): string | null {
+  if (!token.startsWith('syt_')) return null;
+  const end = token.indexOf('_', 4);
+  return end > 4 ? token.slice(4, end) : null;
+}
+
+/**
+ * token_user: the syt_ localpart field of the access token, else the whole token (MAS `mat_`,
+ * guest macaroons `MDAx…`, appservice tokens); null without a token. DESIGN.md "Key extractors".
+ */
+export function tokenUser(req: RouteRequest): string | null {
+  const token = accessToken(req);
+  if (token === null) return null;
+  return sytLocalpart(token) ?? token;
+}
+
+/** Mirrors the map regex `syt_(?<username>.*?)_.*` (unanchored): the text after the first marker up to the next `_`. */
+function mapUsername(value: string, marker: string): string | null {
+  const at = value.indexOf(marker);
+  if (at < 0) return null;
+  const end = value.indexOf('_', at + marker.length);
+  return end < 0 ? null : value.slice(at + marker.length, end);
+}
+
+/**
+ * token_user exactly as the workers.md nginx config computes `$mxid_localpart` (section
+ * "Load balancing"): a non-empty Authorization header maps through `~Bearer syt_(?<username>.*?)_.*`
+ * and otherwise stays whole (so `Bearer mat_x` keys on the whole header value); without the
+ * header, `$arg_access_token` (raw, not decoded) maps through `~syt_(?<username>.*?)_.*`.
+ */
+export function nginxTokenUser(req: RouteRequest): string | null {
+  const auth = headerValue(req, 'authorization');
+  if (auth !== null) {
+    const user = mapUsername(auth, 'Bearer syt_');
+    return user === null ? auth : user || null;
+  }
+  const arg = queryParam(req.query, 'access_token', true);
+  if (!arg) return null;
+  const user = mapUsername(arg, 'syt_');
+  return user === null ? arg : user || null;
+}
+
+/**
+ * room_id: the path segment after `/rooms/`, percent-decoded so that `!a:b` and `%21a%3Ab` key
+ * alike (client-server API paths `/rooms/{roomId}/…`; room versions 12+ use domainless IDs,
+ * `!` + 43 unpadded base64url characters, which need no special case). Null elsewhere.
+ */
+export function roomId(req: RouteRequest): string | null {
+  const p = req.path;
+  const at = p.indexOf('/rooms/');
+  if (at < 0) return null;
+  const start = at + 7;
+  let end = p.indexOf('/', start);
+  if (end < 0) end = p.length;
+  return end > start ? percentDecode(p.slice(start, end)) : null;
+}
+
+/** `[v6]:port` → `v6`, `1.2.3.4:port` → `1.2.3.4`; some proxies append ports to X-Forwarded-For entries. */
+function stripPort(entry: string): string {
+  if (entry.charCodeAt(0) === 91) {
+    const close = entry.indexOf(']');
+    return close > 0 ? entry.slice(1, close) : entry;
+  }
+  const colon = entry.indexOf(':');
+  if (colon > 0 && entry.indexOf('.') > 0 && entry.indexOf(':', colon + 1) < 0) return entry.slice(0, colon);
+  return entry;
+}
+
+/**
+ * source_ip: the socket peer, or — only when that peer is a trusted proxy — the rightmost
+ * X-Forwarded-For address that is not itself trusted (every hop to its right was appended by a
+ * proxy we trust; anything further left is client-controlled). All hops trusted: the leftmost.
+ * IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is reported as plain IPv4.
+ */
+export function clientIp(req: RouteRequest, trusted: CidrSet): string {
+  const peer = normalizeIp(req.sourceIp);
+  if (trusted.size === 0 || !trusted.has(peer)) return peer;
+  const xff = headerValue(req, 'x-forwarded-for');
+  if (xff === null) return peer;
+  let client = peer;
+  for (let end = xff.length; end >= 0;) {
+    const comma = end === 0 ? -1 : xff.lastIndexOf(',', end - 1);
+    const entry = xff.slice(comma + 1, end).trim();
+    end = comma;
+    if (entry === '') continue;
+    client = normalizeIp(stripPort(entry));
+    if (!trusted.has(client)) return client;
+  }
+  return client;
+}
+
+function isOws(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Reads a quoted-string starting at the opening quote; backslash escapes are removed. */
+function readQuoted(h: string, i: number): [string, number] {
+  let out = '';
+  let from = ++i;
+  for (; i < h.length; i++) {
+    const c = h.charCodeAt(i);
+    if (c === 34) return [out + h.slice(from, i), i + 1];
+    if (c === 92) {
+      out += h.slice(from, i);
+      from = ++i;
+    }
+  }
+  return [out + h.slice(from), i];
+}
+
+/**
+ * The `origin` parameter of `Authorization: X-Matrix …` (server-server API "Request
+ * Authentication": scheme then a comma-separated list of name=value params, names
+ * case-insensitive, any order, values quoted or bare tokens — bare ones may contain colons —
+ * with optional spaces/tabs around commas per RFC 9110 §11.4). Null when absent or malformed.
+ */
+export function xMatrixOrigin(h: string): string | null {
+  if (h.length < 10 || !startsWithFolded(h, 0, 'x-matrix') || !isOws(h.charCodeAt(8))) return null;
+  let i = 9;
+  while (i < h.length) {
+    while (i < h.length && (isOws(h.charCodeAt(i)) || h.charCodeAt(i) === 44)) i++;
+    const nameStart = i;
+    while (i < h.length && h.charCodeAt(i) !== 61 && h.charCodeAt(i) !== 44 && !isOws(h.charCodeAt(i))) i++;
+    const nameEnd = i;
+    while (i < h.length && isOws(h.charCodeAt(i))) i++;
+    if (h.charCodeAt(i) !== 61) continue;
+    i++;
+    while (i < h.length && isOws(h.charCodeAt(i))) i++;
+    let value: string;
+    if (h.charCodeAt(i) === 34) {
+      [value, i] = readQuoted(h, i);
+    } else {
+      const valueStart = i;
+      while (i < h.length && h.charCodeAt(i) !== 44 && !isOws(h.charCodeAt(i))) i++;
+      value = h.slice(valueStart, i);
+    }
+    if (nameEnd - nameStart === 6 && startsWithFolded(h, nameStart, 'origin')) return value || null;
+  }
+  return null;
+}
+
+/** federation_origin: the X-Matrix `origin` (one remote server may send from many IPs), else the client IP. */
+export function federationOrigin(req: RouteRequest, trusted: CidrSet): string {
+  const auth = headerValue(req, 'authorization');
+  return (auth !== null ? xMatrixOrigin(auth) : null) ?? clientIp(req, trusted);
+}
+
+/** The value of cookie `name` from the Cookie header (RFC 6265 §5.4 `name=value; …`), raw; null when absent. */
+export function cookieValue(req: RouteRequest, name: string, ignoreCase = false): string | null {
+  const header = headerValue(req, 'cookie');
+  if (header === null) return null;
+  let start = 0;
+  while (start < header.length) {
+    while (header.charCodeAt(start) === 32) start++;
+    let semi = header.indexOf(';', start);
+    if (semi < 0) semi = header.length;
+    if (header.charCodeAt(start + name.length) === 61 && semi - start > name.length
+      && (ignoreCase ? startsWithFolded(header, start, name) : header.startsWith(name, start))) {
+      return header.slice(start + name.length + 1, semi).trim() || null;
+    }
+    start = semi + 1;
+  }
+  return null;
+}
+
+function queryExtractor(name: string, nginx: boolean): KeyExtractor {
+  if (nginx) {
+    const lower = name.toLowerCase();
+    return (req) => queryParam(req.query, lower, true) || null;
+  }
+  return (req) => {
+    const v = queryParam(req.query, name);
+    return v ? percentDecode(v) : null;
+  };
+}
+
+/**
+ * Builds the extractor for one routes.yaml `key`. Trusted proxies are parsed here, once, so a
+ * bad CIDR fails at load time with the CIDR named.
+ */
+export function createKeyExtractor(spec: KeySpec, opts: KeyOptions): KeyExtractor {
+  const nginx = opts.nginxCompat === true;
+  if (typeof spec === 'string') {
+    switch (spec) {
+      case 'token_user': return nginx ? nginxTokenUser : tokenUser;
+      case 'room_id': return roomId;
+      case 'path': return (req) => req.path || null;
+      case 'source_ip': {
+        const trusted = new CidrSet(opts.trustedProxies);
+        return (req) => clientIp(req, trusted);
+      }
+      case 'federation_origin': {
+        const trusted = new CidrSet(opts.trustedProxies);
+        return (req) => federationOrigin(req, trusted);
+      }
+    }
+  }
+  if ('header' in spec) {
+    const name = spec.header.toLowerCase();
+    return (req) => headerValue(req, name);
+  }
+  if ('query' in spec) return queryExtractor(spec.query, nginx);
+  const cookie = nginx ? spec.cookie.toLowerCase() : spec.cookie;
+  return (req) => cookieValue(req, cookie, nginx);
+}
