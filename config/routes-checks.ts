@@ -49,9 +49,15 @@ function checkVersion(config: RoutesConfig, f: Findings): Catalogue | null {
     return catalogueFor(config.synapse_version);
   } catch {
     f.add('error', ['synapse_version'], 'unknown_synapse_version', `unknown synapse_version '${config.synapse_version}'`,
-      `the catalogue knows ${SYNAPSE_VERSIONS.join(', ')}`);
+      versionHint(config.synapse_version ?? ''));
     return null;
   }
+}
+
+function versionHint(v: string): string {
+  const first = SYNAPSE_VERSIONS[0];
+  const last = SYNAPSE_VERSIONS.at(-1);
+  return `write MAJOR.MINOR of a release the catalogue knows (${first} to ${last})${v.split('.').length > 2 ? ', without the patch number' : ''}`;
 }
 
 /** Reports the second and later occurrences of a name; `where` is the path of each name node. */

@@ -1,0 +1,249 @@
+/**
+ * Semantic checks of routes.yaml: each error kind at its exact line:column with a hint, every
+ * error of a file in one report, warnings for shadowed and catch-all routes and an exposed admin
+ * listener, and the shipped examples load clean.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, type ConfigIssue } from '../../config/errors.ts';
+import { loadRoutesFile, parseRoutes } from '../../config/routes.ts';
+import { SYNAPSE_VERSIONS } from '../../routing/catalogue/index.ts';
+
+function rejected(text: string): readonly ConfigIssue[] {
+  try {
+    parseRoutes(text, 'r.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.issues;
+  }
+  assert.fail('expected the file to be rejected');
+}
+
+function where(issues: readonly ConfigIssue[]): string[] {
+  return issues.map((i) => `${i.line}:${i.column} ${i.severity} ${i.code}`);
+}
+
+/** Two upstreams (lines 1-7); routes start at line 8. */
+const HEAD = `upstreams:
+  main:
+    servers:
+      - {name: main, url: "http://127.0.0.1:8080"}
+  sync:
+    servers:
+      - {name: s1, url: "http://127.0.0.1:8081"}
+`;
+
+test('unknown upstream in a route: at the upstream value, nearest name as hint', () => {
+  const issues = rejected(`${HEAD}routes:
+  - name: r
+    match: {groups: [sync]}
+    upstream: snyc
+`);
+  assert.deepEqual(where(issues), ['11:15 error unknown_upstream']);
+  assert.equal(issues[0]!.hint, "did you mean 'sync'?");
+});
+
+test('unknown upstream without a near name lists the known ones', () => {
+  const issues = rejected(`${HEAD}routes:
+  - name: r
+    match: {groups: [sync]}
+    upstream: federation
+`);
+  assert.equal(issues[0]!.hint, "upstreams: 'main', 'sync'");
+});
+
+test('unknown default_upstream: at its value', () => {
+  const issues = rejected(`${HEAD}default_upstream: mian\n`);
+  assert.deepEqual(where(issues), ['8:19 error unknown_upstream']);
+  assert.equal(issues[0]!.hint, "did you mean 'main'?");
+});
+
+test('default_upstream left at its default must exist', () => {
+  const issues = rejected('upstreams:\n  sync:\n    servers: [{name: s, url: "http://127.0.0.1:1"}]\n');
+  assert.equal(issues[0]!.code, 'unknown_upstream');
+  assert.match(issues[0]!.message, /default_upstream 'main'/);
+});
+
+test('invalid regex in paths and in a matches condition: the JS RegExp error', () => {
+  const issues = rejected(`${HEAD}routes:
+  - name: r
+    match:
+      paths: ['^/ok$', '^/_matrix/(client']
+      headers: {user-agent: {matches: '[a-'}}
+    upstream: main
+`);
+  assert.deepEqual(where(issues), ['11:24 error invalid_regex', '12:39 error invalid_regex']);
+  assert.match(issues[0]!.message, /^invalid regex: Invalid regular expression: \/\^\/_matrix\/\(client\/: Unterminated group/);
+  assert.match(issues[1]!.message, /Unterminated character class/);
+});
+
+test('unknown catalogue group: at the group, nearest names as hint', () => {
+  const issues = rejected(`${HEAD}routes:
+  - name: r
+    match: {groups: [sync, federation_transactions, nonsense_here]}
+    upstream: sync
+`);
+  assert.deepEqual(where(issues), ['10:28 error unknown_group', '10:53 error unknown_group']);
+  assert.equal(issues[0]!.hint, "did you mean 'federation_transaction'?");
+  assert.match(issues[1]!.hint!, /^groups: 'sync', 'federation'/);
+});
+
+test('a group that exists in later releases only has no endpoints in an older one', () => {
+  const issues = rejected(`synapse_version: "1.92"\n${HEAD}routes:
+  - name: r
+    match: {groups: [device_lists]}
+    upstream: sync
+`);
+  assert.deepEqual(where(issues), ['11:22 error unknown_group']);
+  assert.match(issues[0]!.message, /no endpoints in Synapse 1\.92/);
+});
+
+test('unknown synapse_version lists the known ones', () => {
+  const issues = rejected(`synapse_version: "1.12"\n${HEAD}`);
+  assert.deepEqual(where(issues), ['1:18 error unknown_synapse_version']);
+  assert.equal(issues[0]!.hint, `write MAJOR.MINOR of a release the catalogue knows (${SYNAPSE_VERSIONS[0]} to ${SYNAPSE_VERSIONS.at(-1)})`);
+});
+
+test('duplicate route names, server names and listener names/ports point at the second one', () => {
+  const issues = rejected(`listeners:
+  - {name: public, kind: public, port: 8008}
+  - {name: public, kind: admin, port: 9000}
+  - {name: other, kind: public, host: 0.0.0.0, port: 8008}
+upstreams:
+  main:
+    servers:
+      - {name: a, url: "http://127.0.0.1:1"}
+      - {name: a, url: "http://127.0.0.1:2"}
+routes:
+  - {name: r, match: {paths: ['^/a']}, upstream: main}
+  - {name: r, match: {paths: ['^/b']}, upstream: main}
+`);
+  assert.deepEqual(where(issues), [
+    '3:12 error duplicate_name', '4:54 error duplicate_port', '9:16 error duplicate_name', '12:12 error duplicate_name',
+  ]);
+  assert.deepEqual(issues.map((i) => i.hint), ['first defined at line 2', 'first bound at line 2', 'first defined at line 8', 'first defined at line 11']);
+});
+
+test('the same port on two different specific hosts is fine; port 0 never clashes', () => {
+  const { warnings } = parseRoutes(`listeners:
+  - {name: a, kind: public, host: 127.0.0.1, port: 8008}
+  - {name: b, kind: public, host: 127.0.0.2, port: 8008}
+  - {name: c, kind: admin, port: 0}
+  - {name: d, kind: admin, port: 0}
+${HEAD}`, 'r.yaml');
+  assert.deepEqual(warnings, []);
+});
+
+test('every error of a file is reported at once, schema errors included, in file order', () => {
+  const issues = rejected(`${HEAD}routes:
+  - name: a
+    match: {groups: [snyc], paths: ['(']}
+    upstream: nowhere
+  - name: a
+    match: {groups: [sync]}
+    upstream: main
+default_upstream: gone
+`);
+  assert.deepEqual(where(issues), [
+    '10:22 error unknown_group', '10:37 error invalid_regex', '11:15 error unknown_upstream', '12:11 error duplicate_name', '15:19 error unknown_upstream',
+  ]);
+  const schema = rejected(`${HEAD}routes:
+  - name: a
+    matsh: {groups: [sync]}
+    upstream: main
+    long_poll: yes please
+`);
+  assert.deepEqual(where(schema), ['9:5 error missing_key', '10:5 error unknown_key', '12:16 error invalid_type']);
+});
+
+test('a route that matches everything is a warning, and shadows what follows', () => {
+  const { warnings } = parseRoutes(`${HEAD}routes:
+  - name: all
+    match: {}
+    upstream: sync
+  - name: later
+    match: {groups: [sync]}
+    upstream: main
+`, 'r.yaml');
+  assert.deepEqual(where(warnings), ['10:12 warning empty_match', '12:11 warning shadowed_route']);
+  assert.match(warnings[1]!.message, /'later' is never reached.*'all'/);
+  assert.equal(warnings[1]!.hint, "route 'all' is at line 9; move this route above it or narrow that one");
+});
+
+test('shadowing: a group covers its own regexes; conditions and methods must be no stricter', () => {
+  const { warnings } = parseRoutes(`${HEAD}routes:
+  - {name: sync-all, match: {groups: [sync]}, upstream: sync}
+  - {name: sync-one, match: {paths: ['^/_matrix/client/(r0|v3)/sync$'], methods: [GET]}, upstream: main}
+  - {name: gets, match: {paths: ['^/x'], methods: [GET]}, upstream: main}
+  - {name: x-any, match: {paths: ['^/x']}, upstream: main}
+  - {name: x-get-q, match: {paths: ['^/x'], methods: [GET], query: {a: present}}, upstream: main}
+  - {name: y-q, match: {paths: ['^/y'], query: {a: present}}, upstream: main}
+  - {name: y-any, match: {paths: ['^/y']}, upstream: main}
+  - {name: pr, match: {groups: [push_rules]}, upstream: main}
+  - {name: pr-get, match: {paths: ['^/_matrix/client/(api/v1|r0|v3|unstable)/pushrules/'], methods: [GET]}, upstream: main}
+  - {name: pr-put, match: {paths: ['^/_matrix/client/(api/v1|r0|v3|unstable)/pushrules/'], methods: [PUT]}, upstream: main}
+`, 'r.yaml');
+  assert.deepEqual(warnings.map((w) => w.message.match(/'([^']+)' is never reached: .* route '([^']+)'/)!.slice(1).join('<')), [
+    'sync-one<sync-all', 'x-get-q<gets', 'pr-get<pr',
+  ]);
+  assert.deepEqual(where(warnings), ['10:12 warning shadowed_route', '13:12 warning shadowed_route', '17:12 warning shadowed_route']);
+});
+
+test('an admin listener on a non-loopback host is a warning at the host', () => {
+  const { warnings } = parseRoutes(`listeners:
+  - {name: pub, kind: public, host: 0.0.0.0, port: 8008}
+  - {name: adm, kind: admin, host: 0.0.0.0, port: 9000}
+  - {name: adm6, kind: admin, host: "::1", port: 9001}
+${HEAD}`, 'r.yaml');
+  assert.deepEqual(where(warnings), ['3:36 warning admin_exposed']);
+});
+
+test('trusted_proxies and admin_allow must be real addresses with valid prefixes', () => {
+  const issues = rejected(`${HEAD}trusted_proxies: [10.0.0.0/8, 10.0.0.300, "fd00::/129"]
+access: {admin_allow: [::1, 192.168.0.0/33]}
+`);
+  assert.deepEqual(where(issues), ['8:31 error invalid_cidr', '8:43 error invalid_cidr', '9:29 error invalid_cidr']);
+});
+
+test('header and query conditions of every form are accepted', () => {
+  const { config } = parseRoutes(`${HEAD}routes:
+  - name: r
+    match:
+      paths: ['^/a']
+      query: {since: absent_or_empty, full_state: {equals: "true"}, x: present, y: non_empty, z: absent}
+      headers: {x-bridge: {matches: '^mautrix'}}
+    upstream: sync
+`, 'r.yaml');
+  assert.deepEqual(config.routes[0]!.match.query, { since: 'absent_or_empty', full_state: { equals: 'true' }, x: 'present', y: 'non_empty', z: 'absent' });
+});
+
+test('the shipped examples load without errors or warnings', () => {
+  const dir = join(import.meta.dirname, '../../config/examples');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.routes.yaml'));
+  assert.ok(files.includes('nginx-docs.routes.yaml') && files.includes('minimal.routes.yaml'));
+  for (const f of files) {
+    const { warnings, config } = loadRoutesFile(join(dir, f));
+    assert.deepEqual(warnings, [], f);
+    assert.ok(config.routes.length > 0, f);
+  }
+});
+
+test('the nginx-docs example expresses the documented policies', () => {
+  const { config } = loadRoutesFile(join(import.meta.dirname, '../../config/examples/nginx-docs.routes.yaml'));
+  const route = (name: string) => config.routes.find((r) => r.name === name)!;
+  const policy = (up: string) => config.upstreams[up]!.balance;
+  assert.deepEqual(config.routes.slice(0, 4).map((r) => r.upstream), ['initial_sync', 'initial_sync', 'initial_sync', 'sync']);
+  assert.deepEqual(route('sync-initial').match.query, { since: 'absent_or_empty' });
+  assert.deepEqual(route('sync-full-state').match.query, { full_state: { equals: 'true' } });
+  assert.deepEqual(policy('sync'), { policy: 'nginx_hash', key: 'token_user', fallback: 'round_robin' });
+  assert.deepEqual(config.upstreams.sync!.servers.map((s) => s.url), [8013, 8037, 8038, 8039].map((p) => `http://127.0.0.1:${p}`));
+  assert.deepEqual(config.upstreams.initial_sync!.servers.map((s) => s.url), [8016, 8036].map((p) => `http://127.0.0.1:${p}`));
+  assert.equal(policy(route('federation-inbound').upstream).policy, 'consistent_hash');
+  assert.deepEqual(policy(route('rooms').upstream), { policy: 'consistent_hash', key: 'room_id', fallback: 'round_robin' });
+  assert.equal(config.upstreams[route('sso').upstream]!.servers.length, 1);
+  assert.deepEqual(route('push-rules-read').match.methods, ['GET']);
+  assert.equal(config.default_upstream, 'main');
+  assert.equal(config.upstreams.main!.servers[0]!.url, 'http://127.0.0.1:8008');
+});
