@@ -1,0 +1,52 @@
+/**
+ * Plain-text rendering of a simulation report for the terminal: one table per section, numbers
+ * right-aligned, so an operator can diff two runs by eye.
+ */
+import type { Movement, ScenarioReport, SimulationReport } from './summary.ts';
+
+const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+const num = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+/** Renders the whole report. */
+export function renderText(r: SimulationReport): string {
+  const o = r.options;
+  const out = [
+    `simulated ${num(o.requests)} requests (${num(o.users)} users, ${num(o.rooms)} rooms, ${num(o.origins)} origins, seed ${o.seed}) against ${o.routes}`,
+    `elapsed ${(r.elapsedMs / 1000).toFixed(2)} s for ${r.scenarios.length} table(s): ${num(r.requestsPerSecond)} decisions/s per table`,
+  ];
+  for (const s of r.scenarios) out.push('', ...scenario(s, r.scenarios.length > 1));
+  if (r.movement) out.push('', ...movement(r.movement));
+  return out.join('\n');
+}
+
+function scenario(s: ScenarioReport, labelled: boolean): string[] {
+  const head = labelled ? `== ${s.label} ==` : '== routing ==';
+  const lines = [head, `routed ${num(s.routed)}, denied ${num(s.denied)}, no server available ${num(s.unavailable)}`, ''];
+  lines.push(table(['upstream / server', 'requests', 'share', 'in pool', 'imbalance'],
+    s.upstreams.flatMap((u) => [
+      [u.name, num(u.requests), pct(u.share), '', `${u.imbalance.toFixed(3)}`],
+      ...u.servers.map((sv) => [`  ${sv.name}${sv.down ? ' (down)' : ''}`, num(sv.requests), pct(sv.share), pct(sv.poolShare), '']),
+    ])));
+  lines.push('', table(['category', 'requests', 'upstreams'],
+    s.categories.filter((c) => c.requests > 0).map((c) => [c.category, num(c.requests),
+      Object.entries(c.upstreams).sort((a, b) => b[1] - a[1]).map(([u, n]) => `${u} ${pct(n / c.requests)}`).join(', ')])));
+  lines.push('', table(['stickiness', 'keys', 'violations', 'examples'],
+    s.stickiness.map((k) => [k.kind, num(k.keys), num(k.violations), k.examples.join(' ')])));
+  return lines;
+}
+
+function movement(m: Movement): string[] {
+  const lines = [`== keys moved: ${num(m.moved)} of ${num(m.keys)} sticky keys (${pct(m.fraction)}) ==`];
+  lines.push(table(['kind', 'keys', 'moved', 'fraction'],
+    m.byKind.filter((k) => k.keys > 0).map((k) => [k.kind, num(k.keys), num(k.moved), pct(k.keys ? k.moved / k.keys : 0)])));
+  if (m.matrix.length > 0) lines.push('', table(['from', 'to', 'keys'], m.matrix.map((c) => [c.from, c.to, num(c.keys)])));
+  return lines;
+}
+
+/** A left-aligned first column and right-aligned numeric columns (last column left-aligned when textual). */
+function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const textual = (i: number): boolean => i === 0 || rows.some((r) => /[a-z]/i.test(r[i] ?? '') && !/%$/.test(r[i] ?? ''));
+  return all.map((r) => r.map((cell, i) => (textual(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
