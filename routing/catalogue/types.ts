@@ -8,8 +8,9 @@
  * mapping from document section to group. Groups beyond the seed document (1.89–1.92):
  * `push_rules_writer` and `device_lists` (stream writers added later), `sliding_sync` (served by
  * sync workers though the docs never list it), `delayed_events` (MSC4140, 1.116+),
- * `admin_api` (admin endpoints on generic workers, 1.130+), `quarantined_media_changes`
- * (stream writer, 1.152+), `user_directory` also covers the `update_user_directory_from_worker`
+ * `admin_api` (admin endpoints on generic workers, 1.130+), `msc3861_admin` (admin endpoints
+ * workers serve only when MSC3861 / MAS is enabled, 1.130–1.156), `quarantined_media_changes`
+ * (stream writer, 1.152+). `user_directory` also covers the `update_user_directory_from_worker`
  * and legacy `synapse.app.user_dir` sections.
  */
 export type GroupName =
@@ -39,6 +40,7 @@ export type GroupName =
   | 'sliding_sync'
   | 'delayed_events'
   | 'admin_api'
+  | 'msc3861_admin'
   | 'quarantined_media_changes';
 
 /** Every group name, in the order the documentation introduces them. */
@@ -62,6 +64,7 @@ export const GROUP_NAMES: readonly GroupName[] = Object.freeze([
   'sso_oidc',
   'sso_saml',
   'sso_cas',
+  'msc3861_admin',
   'typing',
   'to_device',
   'push_rules_writer',

@@ -3,8 +3,15 @@
  * 'MAJOR.MINOR' (patch releases never changed docs/workers.md's endpoint lists).
  */
 
-/** Every release the catalogue holds, ascending. */
-export const SYNAPSE_VERSIONS: readonly string[] = Object.freeze(['1.89', '1.90', '1.91', '1.92']);
+/** The first release the catalogue holds (issue 4 point 2: 1.67 to the newest). */
+const OLDEST_MINOR = 67;
+/** The newest release the catalogue holds: v1.157 (its docs/workers.md was read at tag v1.157.0). */
+const NEWEST_MINOR = 157;
+
+/** Every release the catalogue holds, ascending: '1.67' … '1.157'. */
+export const SYNAPSE_VERSIONS: readonly string[] = Object.freeze(
+  Array.from({ length: NEWEST_MINOR - OLDEST_MINOR + 1 }, (_, i) => `1.${OLDEST_MINOR + i}`),
+);
 
 /** The newest release the catalogue holds. */
 export const LATEST_SYNAPSE_VERSION: string = SYNAPSE_VERSIONS[SYNAPSE_VERSIONS.length - 1] as string;

@@ -96,11 +96,13 @@ test('stream-writer and generic-worker entries of one stream share a group, each
   assert.equal(cat.group('sync')?.[0]?.section, 'synapse.app.generic_worker > Sync requests');
 });
 
-test('sliding sync is catalogued for sync workers, marked as not in the docs', () => {
-  for (const v of [SYNAPSE_VERSIONS[0] as string, SEED_VERSION, LATEST_SYNAPSE_VERSION]) {
+test('sliding sync is catalogued for sync workers from 1.110, marked as not in the docs', () => {
+  for (const v of ['1.110', SEED_VERSION === '1.92' ? '1.114' : SEED_VERSION, LATEST_SYNAPSE_VERSION]) {
     const ss = catalogueFor(v).group('sliding_sync');
     assert.deepEqual(ss?.map((e) => [e.regex, e.note]), [['^/_matrix/client/unstable/org.matrix.simplified_msc3575/sync$', 'not in docs']]);
   }
+  assert.deepEqual(catalogueFor('1.109').group('sliding_sync'), [], 'a known group, empty before 1.110');
+  assert.ok(!catalogueFor('1.109').groupNames.includes('sliding_sync'));
 });
 
 test('every regex of every version compiles as an ECMAScript RegExp', () => {
