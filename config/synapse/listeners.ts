@@ -1,0 +1,113 @@
+/**
+ * Synapse HTTP listeners (`listeners` in the shared config for main, `worker_listeners` in a worker
+ * file; configuration manual, "listeners"): which resources each serves and the URL the gateway
+ * uses to reach it.
+ */
+import type { YamlSource } from '../yaml.ts';
+import type { HttpListener, ImportWarning } from './types.ts';
+
+/**
+ * Synapse binds both `::` and `0.0.0.0` when a listener names no address
+ * (synapse/config/server.py, DEFAULT_BIND_ADDRESSES).
+ */
+export const DEFAULT_BIND_ADDRESSES: readonly string[] = Object.freeze(['::', '0.0.0.0']);
+
+/** Resources whose requests a reverse proxy forwards (the ones `import-synapse` routes). */
+export const PUBLIC_RESOURCES: readonly string[] = Object.freeze(['client', 'federation', 'media']);
+
+type Raw = Record<string, unknown>;
+
+function isObject(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The union of `resources[].names` of one listener. */
+function resourceNames(l: Raw): Set<string> {
+  const out = new Set<string>();
+  const list = Array.isArray(l.resources) ? l.resources : [];
+  for (const r of list) {
+    if (!isObject(r) || !Array.isArray(r.names)) continue;
+    for (const n of r.names) if (typeof n === 'string') out.add(n);
+  }
+  return out;
+}
+
+/** `bind_addresses` plus `bind_address`, or Synapse's default pair. */
+function bindAddresses(l: Raw): string[] {
+  const list = Array.isArray(l.bind_addresses) ? l.bind_addresses.filter((a): a is string => typeof a === 'string') : [];
+  if (typeof l.bind_address === 'string' && l.bind_address !== '') list.push(l.bind_address);
+  return list.length > 0 ? list : [...DEFAULT_BIND_ADDRESSES];
+}
+
+/** The address to connect to for a bound address: wildcards become loopback; IPv6 gets brackets. */
+export function connectHost(bound: string): string {
+  if (bound === '0.0.0.0' || bound === '') return '127.0.0.1';
+  if (bound === '::') return '[::1]';
+  return bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
+}
+
+/** Prefers an IPv4 address (a dual-stack default binds both; IPv4 loopback is the usual choice). */
+function pickHost(addresses: readonly string[]): string {
+  const hosts = addresses.map(connectHost);
+  return hosts.find((h) => !h.startsWith('[')) ?? hosts[0] ?? '127.0.0.1';
+}
+
+/** True for addresses only this machine can reach (a unix socket counts as private too). */
+export function isLoopback(address: string): boolean {
+  const a = address.replace(/^\[|\]$/g, '').toLowerCase();
+  return a === 'localhost' || a === '::1' || /^127\./.test(a) || a === '::ffff:127.0.0.1';
+}
+
+/**
+ * Parses the HTTP listeners of one process. `key` is `listeners` or `worker_listeners`; other
+ * listener types (metrics, manhole) are ignored. Adds a security warning for a `replication`
+ * resource bound to a non-loopback address (workers.md: "Under no circumstances should the
+ * replication listener be exposed to the public internet").
+ */
+export function readListeners(src: YamlSource, key: string, owner: string, warnings: ImportWarning[]): HttpListener[] {
+  const root = src.value as Raw;
+  const list = Array.isArray(root[key]) ? (root[key] as unknown[]) : [];
+  const out: HttpListener[] = [];
+  list.forEach((item, i) => {
+    if (!isObject(item) || (item.type ?? 'http') !== 'http') return;
+    const line = src.positionOf([key, i]).line;
+    const listener = toListener(item, src.file, line);
+    if (!listener) return;
+    out.push(listener);
+    const exposed = listener.bindAddresses.filter((a) => !isLoopback(a));
+    if (listener.resources.has('replication') && exposed.length > 0) {
+      warnings.push({
+        code: 'replication_exposed', file: src.file, line,
+        message: `security: ${owner}'s listener ${listener.url} serves the 'replication' resource and binds ${exposed.join(', ')}, which is not loopback; ` +
+          'replication traffic is unencrypted and unauthenticated unless worker_replication_secret is set — bind it to 127.0.0.1 or a private interface behind a firewall',
+      });
+    }
+  });
+  return out;
+}
+
+function toListener(item: Raw, file: string, line: number): HttpListener | null {
+  const resources = resourceNames(item);
+  if (typeof item.path === 'string' && item.path !== '') {
+    return { url: `unix:${item.path}`, resources, bindAddresses: [], unixPath: item.path, file, line };
+  }
+  const port = typeof item.port === 'number' ? item.port : Number(item.port);
+  if (!Number.isInteger(port) || port <= 0) return null;
+  const addresses = bindAddresses(item);
+  const scheme = item.tls === true ? 'https' : 'http';
+  return { url: `${scheme}://${pickHost(addresses)}:${port}`, resources, bindAddresses: addresses, file, line };
+}
+
+/**
+ * The listener a pool reaches this process on: the first that serves `resource`. `/_matrix/media/`
+ * is mounted only by the `media` resource (synapse/app/generic_worker.py), so media pools need a
+ * `media` listener; client pools a `client` one; federation pools a `federation` one.
+ */
+export function listenerFor(listeners: readonly HttpListener[], resource: 'client' | 'federation' | 'media'): HttpListener | undefined {
+  return listeners.find((l) => l.resources.has(resource));
+}
+
+/** True when the process serves any resource a reverse proxy routes to. */
+export function servesPublic(listeners: readonly HttpListener[]): boolean {
+  return listeners.some((l) => PUBLIC_RESOURCES.some((r) => l.resources.has(r)));
+}

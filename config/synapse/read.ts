@@ -1,0 +1,125 @@
+/**
+ * Reads a Synapse worker deployment from Synapse's own files: one or more shared config files
+ * (merged top-level key by key, later files winning, as Synapse merges `--config-file`s) and one
+ * file per worker (`worker_app`, `worker_name`, `worker_listeners`; workers.md "Worker
+ * configuration").
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { loadYamlFile, type YamlSource } from '../yaml.ts';
+import { readListeners } from './listeners.ts';
+import { SynapseConfigError, type Deployment, type ImportWarning, type SharedSettings, type SynapseProcess } from './types.ts';
+
+type Raw = Record<string, unknown>;
+
+/** Where to read a deployment from. */
+export interface DeploymentFiles {
+  /** Shared config files (homeserver.yaml first), in order. */
+  readonly configs: readonly string[];
+  /** Worker files or directories of worker files (`*.yaml`, `*.yml`). */
+  readonly workers: readonly string[];
+}
+
+function asObject(v: unknown, file: string): Raw {
+  if (v === null || v === undefined) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${file}: expected a YAML mapping at the top level`);
+  return v as Raw;
+}
+
+function strings(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function optString(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** The worker-related shared settings (configuration manual, "Workers" section). */
+export function sharedSettings(merged: Raw, files: readonly string[]): SharedSettings {
+  const writers: Record<string, string[]> = {};
+  for (const [stream, names] of Object.entries(asObject(merged.stream_writers, files[0] ?? ''))) writers[stream] = strings(names);
+  const instanceMap: Record<string, { host?: string; port?: number; path?: string }> = {};
+  for (const [name, entry] of Object.entries(asObject(merged.instance_map, files[0] ?? ''))) {
+    const e = typeof entry === 'object' && entry !== null ? (entry as Raw) : {};
+    instanceMap[name] = { host: optString(e.host), port: typeof e.port === 'number' ? e.port : undefined, path: optString(e.path) };
+  }
+  return {
+    instanceMap,
+    streamWriters: writers,
+    pusherInstances: strings(merged.pusher_instances),
+    federationSenderInstances: strings(merged.federation_sender_instances),
+    mediaInstanceRunningBackgroundJobs: optString(merged.media_instance_running_background_jobs),
+    runBackgroundTasksOn: optString(merged.run_background_tasks_on),
+    updateUserDirectoryFromWorker: optString(merged.update_user_directory_from_worker),
+    notifyAppservicesFromWorker: optString(merged.notify_appservices_from_worker),
+    enableMediaRepo: merged.enable_media_repo !== false,
+    files,
+  };
+}
+
+/** Expands directories into their YAML files (sorted, so output is stable). */
+export function expandWorkerPaths(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE', `--workers ${p}: no such file or directory`);
+    }
+    if (!isDir) out.push(p);
+    else out.push(...readdirSync(p).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(p, f)));
+  }
+  return out;
+}
+
+function readWorker(src: YamlSource, warnings: ImportWarning[]): SynapseProcess | null {
+  const raw = asObject(src.value, src.file);
+  const app = optString(raw.worker_app);
+  let name = optString(raw.worker_name);
+  if (app === undefined && name === undefined) {
+    warnings.push({ code: 'skipped_file', file: src.file, message: `${src.file} has neither worker_app nor worker_name: not a worker config file, skipped` });
+    return null;
+  }
+  if (app === 'synapse.app.homeserver') return null;
+  if (name === undefined) {
+    name = basename(src.file, extname(src.file));
+    warnings.push({ code: 'missing_worker_name', file: src.file, line: 1, message: `${src.file} sets no worker_name; using '${name}' from the file name` });
+  }
+  const listeners = readListeners(src, 'worker_listeners', name, warnings);
+  return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, roles: [] };
+}
+
+/** The main process: its `listeners` come from the last shared file that sets them. */
+function readMain(sources: readonly YamlSource[], warnings: ImportWarning[]): SynapseProcess {
+  const withListeners = [...sources].reverse().find((s) => Array.isArray((s.value as Raw | null)?.listeners));
+  const file = withListeners?.file ?? sources[0]?.file ?? 'homeserver.yaml';
+  const listeners = withListeners ? readListeners(withListeners, 'listeners', 'main', warnings) : [];
+  return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, roles: [] };
+}
+
+/**
+ * Reads every file of a deployment. Throws SynapseConfigError for unusable input (no shared
+ * config, a duplicate worker_name); YAML syntax errors surface as the config package's ConfigError.
+ */
+export function readDeployment(files: DeploymentFiles): Deployment {
+  if (files.configs.length === 0) throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE', 'at least one --config (the shared homeserver.yaml) is required');
+  const warnings: ImportWarning[] = [];
+  const sources = files.configs.map((f) => loadYamlFile(f));
+  const merged: Raw = {};
+  for (const s of sources) Object.assign(merged, asObject(s.value, s.file));
+  const shared = sharedSettings(merged, files.configs);
+  const main = readMain(sources, warnings);
+  const workers: SynapseProcess[] = [];
+  const seen = new Map<string, string>([['main', main.file]]);
+  for (const file of expandWorkerPaths(files.workers)) {
+    const w = readWorker(loadYamlFile(file), warnings);
+    if (!w) continue;
+    const prior = seen.get(w.name);
+    if (prior !== undefined) throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${file}: worker_name '${w.name}' is already used by ${prior}`);
+    seen.set(w.name, file);
+    workers.push(w);
+  }
+  return { shared, main, workers, warnings };
+}

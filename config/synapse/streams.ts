@@ -1,0 +1,98 @@
+/**
+ * Stream writers (workers.md "Stream writers"): `stream_writers` names the process(es) that write
+ * each stream, and the stream's endpoints must reach them. Also the `instance_map` check: Synapse
+ * finds every stream writer (and, since 1.84, main) through `instance_map`.
+ */
+import type { Catalogue } from '../../routing/catalogue/index.ts';
+import { entriesOf, type PlannedRoute, type PlannedUpstream } from './model.ts';
+import { members } from './pools.ts';
+import type { Deployment, ImportWarning, SynapseProcess } from './types.ts';
+
+/** Streams with endpoints, in route order, and the catalogue group holding their endpoints. */
+export const STREAM_GROUPS: Readonly<Record<string, string>> = Object.freeze({
+  typing: 'typing',
+  to_device: 'to_device',
+  account_data: 'account_data',
+  receipts: 'receipts',
+  presence: 'presence',
+  push_rules: 'push_rules_writer',
+  device_lists: 'device_lists',
+  quarantined_media_changes: 'quarantined_media_changes',
+});
+
+/** Streams Synapse knows that have no endpoints of their own (nothing to route). */
+const NO_ENDPOINT_STREAMS = new Set(['events', 'thread_subscriptions', 'un_partial_stated_room', 'caches']);
+
+/** What the stream-writer step produced. */
+export interface StreamPlan {
+  readonly upstreams: PlannedUpstream[];
+  readonly routes: PlannedRoute[];
+  /** Streams whose endpoints got a writer route (generic routes for them are then omitted). */
+  readonly routed: Set<string>;
+  readonly notes: string[];
+}
+
+/** Warns for every stream writer missing from instance_map, and for main missing when workers write. */
+export function checkInstanceMap(dep: Deployment, warnings: ImportWarning[]): void {
+  const writers = new Set(Object.values(dep.shared.streamWriters).flat());
+  const file = dep.shared.files[0];
+  for (const w of writers) {
+    if (w === 'main' || w in dep.shared.instanceMap) continue;
+    warnings.push({ code: 'writer_not_in_instance_map', file,
+      message: `stream writer '${w}' is not in instance_map: other processes cannot reach it over HTTP replication (workers.md "Stream writers")` });
+  }
+  const workerWriters = [...writers].some((w) => w !== 'main');
+  if (workerWriters && !('main' in dep.shared.instanceMap)) {
+    warnings.push({ code: 'main_not_in_instance_map', file, message: "instance_map has no 'main' entry: Synapse 1.84 and later require it when workers are configured" });
+  }
+}
+
+function resolveWriters(dep: Deployment, stream: string, names: readonly string[], warnings: ImportWarning[]): SynapseProcess[] {
+  const byName = new Map<string, SynapseProcess>([['main', dep.main], ...dep.workers.map((w) => [w.name, w] as const)]);
+  const out: SynapseProcess[] = [];
+  for (const n of names) {
+    const p = byName.get(n);
+    if (p) out.push(p);
+    else warnings.push({ code: 'unknown_writer', file: dep.shared.files[0], message: `stream_writers.${stream} names '${n}', but no worker file has that worker_name` });
+  }
+  return out;
+}
+
+/** One writer route per stream whose writers are workers (main needs no route: it is the default). */
+export function planStreams(dep: Deployment, cat: Catalogue, warnings: ImportWarning[]): StreamPlan {
+  const plan: StreamPlan = { upstreams: [], routes: [], routed: new Set(), notes: [] };
+  const configured = Object.keys(dep.shared.streamWriters);
+  const order = [...Object.keys(STREAM_GROUPS).filter((s) => configured.includes(s)), ...configured.filter((s) => !(s in STREAM_GROUPS))];
+  for (const stream of order) {
+    const names = dep.shared.streamWriters[stream] ?? [];
+    if (NO_ENDPOINT_STREAMS.has(stream) || names.length === 0) continue;
+    const group = STREAM_GROUPS[stream];
+    if (group === undefined) {
+      warnings.push({ code: 'unknown_stream', file: dep.shared.files[0], message: `stream_writers.${stream}: no endpoint group is known for this stream; its endpoints stay on main` });
+      continue;
+    }
+    if (names.every((n) => n === 'main')) continue;
+    if (entriesOf(cat, group).length === 0) {
+      plan.notes.push(`stream_writers.${stream} (${names.join(', ')}): the Synapse ${cat.version} worker docs list no endpoints for it, so no route`);
+      continue;
+    }
+    const writers = members(resolveWriters(dep, stream, names, warnings), 'client', `the ${stream} stream's endpoints (stream_writers.${stream})`, warnings);
+    if (writers.length === 0) continue;
+    const upstream = `stream_${stream}`;
+    plan.upstreams.push({
+      name: upstream,
+      servers: writers.map((m) => ({ name: m.process.name, url: m.url })),
+      balance: { policy: 'round_robin' },
+      notes: [`Writer(s) of the ${stream} stream (stream_writers.${stream}: ${names.join(', ')}).`],
+    });
+    plan.routes.push({
+      name: `stream-${stream.replaceAll('_', '-')}`,
+      match: { groups: [group] },
+      upstream,
+      comment: `stream_writers.${stream}`,
+      notes: [`The ${stream} stream's endpoints to its writer (workers.md "Stream writers"); before the generic groups that list them too.`],
+    });
+    plan.routed.add(stream);
+  }
+  return plan;
+}
