@@ -4,7 +4,7 @@
  */
 
 /**
- * Endpoint groups. Each is one list of the worker documentation; see data.ts for the
+ * Endpoint groups. Each is one list of the worker documentation; see README.md for the
  * mapping from document section to group. Groups beyond the seed document (1.89–1.92):
  * `push_rules_writer` and `device_lists` (stream writers added later), `sliding_sync` (served by
  * sync workers though the docs never list it), `delayed_events` (MSC4140, 1.116+),
