@@ -1,0 +1,38 @@
+/**
+ * Drift safety (issue 4, point 3): a worker that answers 404 or 405 with errcode M_UNRECOGNIZED
+ * does not serve the endpoint in the Synapse version it runs (the routing table drifted from the
+ * deployment), so the gateway replays the request once to the default upstream (main), which
+ * serves every endpoint.
+ */
+
+/** Error bodies larger than this are not worth parsing: such an answer is not M_UNRECOGNIZED. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** A 404/405 answer held back until its body shows whether it is M_UNRECOGNIZED. */
+export class DriftBuffer {
+  readonly status: number;
+  readonly headers: string[];
+  readonly chunks: Buffer[] = [];
+  size = 0;
+
+  constructor(status: number, headers: string[]) {
+    this.status = status;
+    this.headers = headers;
+  }
+
+  add(chunk: Buffer): void {
+    this.size += chunk.length;
+    this.chunks.push(chunk);
+  }
+}
+
+/** True when the held answer is a Matrix M_UNRECOGNIZED error (client-server API, "Unsupported endpoints"). */
+export function isDriftAnswer(buf: DriftBuffer): boolean {
+  if (buf.size > MAX_ERROR_BODY || buf.size === 0) return false;
+  try {
+    const body: unknown = JSON.parse(Buffer.concat(buf.chunks).toString('utf8'));
+    return typeof body === 'object' && body !== null && (body as { errcode?: unknown }).errcode === 'M_UNRECOGNIZED';
+  } catch {
+    return false;
+  }
+}

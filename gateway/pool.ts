@@ -1,0 +1,166 @@
+/**
+ * Keep-alive HTTP/1.1 connections to one upstream server (issue 3, point 1: connections to
+ * upstream servers are pooled and kept alive). Connections are opened on demand without a cap,
+ * as nginx's `keepalive N` does: N bounds only the *idle* connections kept for reuse. Idle
+ * connections are reused most-recently-used first, so a quiet pool lets the rest time out.
+ */
+import { connect, type Socket } from 'node:net';
+import { ResponseParser, type ResponseSink } from './http1-parser.ts';
+
+/** Where a server listens: TCP host/port or a unix socket path. */
+export type Target = { readonly host: string; readonly port: number } | { readonly path: string };
+
+/** Parses `http://host:port` or `unix:/path` (config/routes-schema.ts Server.url). */
+export function parseTarget(url: string): Target {
+  if (url.startsWith('unix:')) return { path: url.slice(5) };
+  const u = new URL(url);
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  return { host, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
+}
+
+/** What an exchange in flight hears from its connection besides the parsed response. */
+export interface ConnectionUser extends ResponseSink {
+  /** The socket failed or closed before the response completed. */
+  onConnectionError(err: NodeJS.ErrnoException, responseStarted: boolean): void;
+  /** No bytes for the configured idle time while the exchange was waiting. */
+  onIdleTimeout(): void;
+}
+
+/** One upstream connection and the response parser that reads it. */
+export class UpstreamConnection {
+  readonly socket: Socket;
+  readonly parser = new ResponseParser();
+  readonly pool: ConnectionPool;
+  user: ConnectionUser | null = null;
+  /** Exchanges completed on this connection (0 = fresh; a reused one may be stale). */
+  uses = 0;
+  closed = false;
+  /** The socket's current inactivity timeout (ms), so it is only re-armed when it changes. */
+  timeoutMs = 0;
+
+  constructor(pool: ConnectionPool, socket: Socket) {
+    this.pool = pool;
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(err));
+    socket.on('close', () => {
+      pool.closed(this);
+      this.fail(Object.assign(new Error('upstream connection closed'), { code: 'ECONNRESET' }));
+    });
+    socket.on('timeout', () => this.onTimeout());
+    this.setTimeout(pool.options.idleTimeout);
+  }
+
+  /** Arms the inactivity timeout (cheap when unchanged). */
+  setTimeout(ms: number): void {
+    if (ms === this.timeoutMs) return;
+    this.timeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.user === null) return this.destroy(); // unsolicited bytes: the connection is unusable
+    try {
+      this.parser.execute(chunk);
+    } catch (err) {
+      const user = this.user;
+      this.user = null;
+      this.destroy();
+      user?.onConnectionError(Object.assign(err as Error, { code: 'EPROTO' }), this.parser.started);
+    }
+  }
+
+  private onEnd(): void {
+    const user = this.user;
+    if (user !== null && this.parser.readingUntilClose) {
+      this.user = null;
+      this.parser.eof();
+      // onComplete ran with keepAlive=false; nothing else to do.
+      void user;
+    }
+    this.destroy();
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    this.closed = true;
+    const user = this.user;
+    this.user = null;
+    if (user !== null) user.onConnectionError(err, this.parser.started);
+  }
+
+  private onTimeout(): void {
+    if (this.user === null) return this.destroy(); // idle in the pool too long
+    this.user.onIdleTimeout();
+  }
+
+  /** Closes the connection (an aborted exchange cannot leave it in a reusable state). */
+  destroy(): void {
+    this.closed = true;
+    this.user = null;
+    this.socket.destroy();
+  }
+}
+
+/** Options of one server's pool. */
+export interface PoolOptions {
+  /** Idle connections kept for reuse. */
+  maxIdle: number;
+  /** Idle connections are closed after this long (ms). */
+  idleTimeout: number;
+}
+
+/** Idle connections to one server, reused most-recently-used first. */
+export class ConnectionPool {
+  readonly target: Target;
+  private readonly idle: UpstreamConnection[] = [];
+  options: PoolOptions;
+  /** Open connections (idle + busy), for /status. */
+  open = 0;
+
+  constructor(target: Target, options: PoolOptions) {
+    this.target = target;
+    this.options = options;
+  }
+
+  /** An idle connection, or null when a new one must be opened with `open()`. */
+  takeIdle(): UpstreamConnection | null {
+    return this.idle.pop() ?? null;
+  }
+
+  /** Starts a new connection; `onConnect` fires once it is writable. */
+  connect(onConnect: () => void): UpstreamConnection {
+    const t = this.target;
+    const socket = 'path' in t ? connect({ path: t.path }) : connect({ host: t.host, port: t.port });
+    socket.once('connect', onConnect);
+    this.open++;
+    return new UpstreamConnection(this, socket);
+  }
+
+  /** Returns a connection after a complete exchange; closes it if the pool is full. */
+  release(conn: UpstreamConnection): void {
+    conn.user = null;
+    conn.uses++;
+    if (conn.closed || this.idle.length >= this.options.maxIdle) return conn.destroy();
+    conn.setTimeout(this.options.idleTimeout);
+    this.idle.push(conn);
+  }
+
+  /** Bookkeeping for a connection whose socket closed. */
+  closed(conn: UpstreamConnection): void {
+    this.open--;
+    const i = this.idle.lastIndexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  /** Number of idle connections (for /status). */
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  /** Closes every idle connection (server removed by a reload, or shutdown). */
+  closeIdle(): void {
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+}

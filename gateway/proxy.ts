@@ -1,0 +1,319 @@
+/**
+ * One proxied exchange: pick a server, borrow a pooled connection, write the request head from
+ * the raw headers, stream the body both ways with backpressure, and finish with the upstream's
+ * answer or a Matrix error (issue 3, points 1, 2 and 4). Idempotent requests that fail to connect
+ * are retried once on the next server; 404/405 M_UNRECOGNIZED answers from a worker are replayed
+ * once to the default upstream (issue 4, point 3: drift safety).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Balancer, ServerState } from '../routing/types.ts';
+import { ProxyError, isConnectFailure, statusFor, matrixErrorBody, codeForSocketError, type ProxyErrorCode } from './errors.ts';
+import { buildRequestHead, filterResponseHeaders } from './headers.ts';
+import type { ConnectionPool, ConnectionUser, UpstreamConnection } from './pool.ts';
+import type { RouteRuntime } from './route-runtime.ts';
+import { RequestBody } from './request-body.ts';
+import { isDriftAnswer, DriftBuffer } from './drift.ts';
+
+/** What an exchange needs from the gateway around it. */
+export interface ProxyContext {
+  poolFor(server: ServerState): ConnectionPool;
+  /** Picks a server of the default upstream (drift replay); null when none is available. */
+  pickDefault(exclude: ReadonlySet<ServerState>): ServerState | null;
+  readonly defaultUpstream: string;
+  readonly driftReplay: boolean;
+  readonly exposeServer: boolean;
+  readonly observer: ExchangeObserver;
+}
+
+/** Metrics, logs and passive health hear about exchanges through this. */
+export interface ExchangeObserver {
+  /** One attempt on one server ended: 'ok', a connect/transport failure, or a 5xx answer. */
+  attempt(server: ServerState, outcome: 'ok' | 'failure'): void;
+  retry(ex: Exchange, from: ServerState): void;
+  drift(ex: Exchange, from: ServerState): void;
+  finish(ex: Exchange): void;
+}
+
+/** Routing facts an exchange starts from. */
+export interface ExchangeStart {
+  readonly runtime: RouteRuntime;
+  readonly upstream: string;
+  readonly balancer: Balancer;
+  readonly key: string | null;
+  readonly server: ServerState;
+  readonly clientIp: string;
+  readonly trustedPeer: boolean;
+  readonly idempotent: boolean;
+}
+
+type Phase = 'connecting' | 'waiting' | 'streaming' | 'buffering' | 'done';
+
+/** A proxied request from arrival to the last byte (or error) sent to the client. */
+export class Exchange implements ConnectionUser {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly ctx: ProxyContext;
+  readonly runtime: RouteRuntime;
+  readonly start: number = performance.now();
+  upstream: string;
+  server: ServerState;
+  status = 0;
+  bytesOut = 0;
+  retried = false;
+  replayed = false;
+  error: ProxyErrorCode | null = null;
+  private readonly begin: ExchangeStart;
+  private phase: Phase = 'connecting';
+  private conn: UpstreamConnection | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private tried: Set<ServerState> | null = null;
+  private readonly body: RequestBody;
+  private drift: DriftBuffer | null = null;
+
+  constructor(req: IncomingMessage, res: ServerResponse, ctx: ProxyContext, begin: ExchangeStart) {
+    this.req = req;
+    this.res = res;
+    this.ctx = ctx;
+    this.begin = begin;
+    this.runtime = begin.runtime;
+    this.upstream = begin.upstream;
+    this.server = begin.server;
+    this.body = new RequestBody(req, begin.runtime.maxBody, ctx.driftReplay);
+    this.body.onOverflow = () => this.bodyOverflow();
+    res.on('close', () => this.onClientClose());
+  }
+
+  /** Sends the request to the chosen server. */
+  run(): void {
+    if (this.body.tooLarge) return this.fail(new ProxyError('body_too_large', 'request body exceeds the limit'));
+    this.attempt(this.server);
+  }
+
+  private attempt(server: ServerState): void {
+    this.server = server;
+    server.inflight++;
+    this.phase = 'connecting';
+    const pool = this.ctx.poolFor(server);
+    const idle = pool.takeIdle();
+    if (idle !== null) return this.send(idle);
+    const conn = pool.connect(() => this.onConnect(conn));
+    conn.user = this;
+    this.conn = conn;
+    this.arm(this.runtime.connectTimeout, 'connect_timeout');
+  }
+
+  private onConnect(conn: UpstreamConnection): void {
+    if (this.conn !== conn || this.phase !== 'connecting') return;
+    this.send(conn);
+  }
+
+  private send(conn: UpstreamConnection): void {
+    this.conn = conn;
+    conn.user = this;
+    conn.parser.reset(this, this.req.method === 'HEAD');
+    conn.setTimeout(this.runtime.idleTimeout);
+    this.phase = 'waiting';
+    const head = buildRequestHead(this.req, { clientIp: this.begin.clientIp, trustedPeer: this.begin.trustedPeer, chunked: this.body.chunked });
+    conn.socket.write(head, 'latin1');
+    this.body.sendTo(conn.socket);
+    this.arm(this.firstByteTimeout(), 'first_byte_timeout');
+  }
+
+  private firstByteTimeout(): number {
+    const base = this.runtime.firstByteTimeout;
+    if (!this.runtime.longPoll) return base;
+    const m = /(?:^|[?&])timeout=(\d{1,9})(?:&|$)/.exec(this.req.url ?? '');
+    return m ? base + Number(m[1]) : base;
+  }
+
+  private arm(ms: number, code: ProxyErrorCode): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimer(code), ms);
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onTimer(code: ProxyErrorCode): void {
+    this.timer = null;
+    this.upstreamFailed(new ProxyError(code, code === 'connect_timeout' ? 'timed out connecting to the upstream' : 'the upstream did not answer in time'));
+  }
+
+  onHead(status: number, headers: string[]): void {
+    this.disarm();
+    if (this.shouldCheckDrift(status)) {
+      this.phase = 'buffering';
+      this.drift = new DriftBuffer(status, headers);
+      return;
+    }
+    this.phase = 'streaming';
+    this.status = status;
+    this.writeHead(status, filterResponseHeaders(headers));
+  }
+
+  private writeHead(status: number, headers: string[]): void {
+    const res = this.res;
+    res.sendDate = false;
+    if (this.ctx.exposeServer) headers.push('X-Switchyard-Server', this.server.name);
+    try {
+      res.writeHead(status, headers);
+    } catch {
+      this.status = 0;
+      this.phase = 'waiting';
+      return this.upstreamFailed(new ProxyError('bad_response', 'the upstream sent an invalid header'));
+    }
+  }
+
+  onBody(chunk: Buffer): void {
+    if (this.phase === 'buffering') return this.drift!.add(chunk);
+    if (this.phase !== 'streaming') return;
+    this.bytesOut += chunk.length;
+    if (!this.res.write(chunk)) {
+      const sock = this.conn!.socket;
+      sock.pause();
+      this.res.once('drain', () => sock.resume());
+    }
+  }
+
+  onComplete(keepAlive: boolean): void {
+    const conn = this.conn!;
+    this.conn = null;
+    if (keepAlive && this.body.done) conn.pool.release(conn);
+    else conn.destroy();
+    this.endAttempt(this.status >= 500 || (this.drift?.status ?? 0) >= 500 ? 'failure' : 'ok');
+    if (this.phase === 'buffering') return this.finishDrift();
+    this.phase = 'done';
+    this.res.end();
+    this.ctx.observer.finish(this);
+  }
+
+  onConnectionError(err: NodeJS.ErrnoException, responseStarted: boolean): void {
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null && conn.uses > 0 && !responseStarted && this.phase === 'waiting' && this.body.replayable && !this.body.started) {
+      // A reused keep-alive connection closed by the server before our request reached it.
+      this.server.inflight--;
+      return this.attempt(this.server);
+    }
+    const connected = this.phase !== 'connecting';
+    const msg = connected ? 'the upstream connection failed' : 'could not connect to the upstream';
+    this.upstreamFailed(new ProxyError(codeForSocketError(err, connected), msg), conn);
+  }
+
+  onIdleTimeout(): void {
+    if (this.phase === 'waiting') return; // the first-byte timer governs until the head arrives
+    this.upstreamFailed(new ProxyError('idle_timeout', 'the upstream went silent'));
+  }
+
+  private upstreamFailed(err: ProxyError, conn: UpstreamConnection | null = this.conn): void {
+    this.disarm();
+    this.conn = null;
+    conn?.destroy();
+    if (this.phase === 'done') return;
+    this.endAttempt('failure');
+    if (isConnectFailure(err) && !this.retried && this.begin.idempotent && !this.body.started) {
+      const next = this.nextServer();
+      if (next !== null) {
+        this.retried = true;
+        this.ctx.observer.retry(this, this.server);
+        return this.attempt(next);
+      }
+    }
+    this.fail(err);
+  }
+
+  private bodyOverflow(): void {
+    this.disarm();
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null) {
+      conn.destroy();
+      this.server.inflight--;
+    }
+    this.fail(new ProxyError('body_too_large', 'request body exceeds the limit'));
+  }
+
+  private nextServer(): ServerState | null {
+    (this.tried ??= new Set()).add(this.server);
+    return this.begin.balancer.pick(this.begin.key, this.tried);
+  }
+
+  private endAttempt(outcome: 'ok' | 'failure'): void {
+    this.server.inflight--;
+    this.ctx.observer.attempt(this.server, outcome);
+  }
+
+  /** Answers with an error, or cuts the client connection if the response already started. */
+  fail(err: ProxyError): void {
+    this.disarm();
+    this.error = err.code;
+    const wasStreaming = this.phase === 'streaming';
+    this.phase = 'done';
+    if (wasStreaming || this.res.headersSent) {
+      this.res.destroy();
+    } else if (!this.res.destroyed) {
+      sendError(this.res, statusFor(err.code), err.message);
+      this.status = statusFor(err.code);
+    }
+    this.body.discard();
+    this.ctx.observer.finish(this);
+  }
+
+  private onClientClose(): void {
+    if (this.phase === 'done') return;
+    this.disarm();
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null) {
+      conn.user = null;
+      conn.destroy();
+      this.endAttempt('ok');
+    }
+    this.phase = 'done';
+    this.error = 'client_aborted';
+    this.status = 499;
+    this.ctx.observer.finish(this);
+  }
+
+  private shouldCheckDrift(status: number): boolean {
+    return (status === 404 || status === 405) && this.ctx.driftReplay && !this.replayed
+      && this.upstream !== this.ctx.defaultUpstream && this.body.replayable && this.runtime.name !== 'default';
+  }
+
+  private finishDrift(): void {
+    const buffered = this.drift!;
+    this.drift = null;
+    if (isDriftAnswer(buffered)) {
+      const next = this.ctx.pickDefault(new Set([this.server]));
+      if (next !== null) {
+        this.ctx.observer.drift(this, this.server);
+        this.replayed = true;
+        this.upstream = this.ctx.defaultUpstream;
+        return this.attempt(next);
+      }
+    }
+    this.phase = 'streaming';
+    this.status = buffered.status;
+    this.writeHead(buffered.status, filterResponseHeaders(buffered.headers));
+    for (const c of buffered.chunks) this.onBody(c);
+    this.phase = 'done';
+    this.res.end();
+    this.ctx.observer.finish(this);
+  }
+
+  /** Milliseconds since the request arrived. */
+  elapsed(): number {
+    return performance.now() - this.start;
+  }
+}
+
+const JSON_TYPE = 'application/json';
+
+/** Writes a Matrix error answer (`{"errcode": …, "error": …}`). */
+export function sendError(res: ServerResponse, status: number, message: string): void {
+  const body = matrixErrorBody(status, message);
+  res.writeHead(status, ['Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(body))]);
+  res.end(body);
+}

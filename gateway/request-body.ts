@@ -1,0 +1,112 @@
+/**
+ * The request body of one exchange: streamed to the upstream socket with backpressure (issue 3,
+ * point 1: a 200 MB upload must not be buffered), re-framed with chunked coding when the client
+ * sent it chunked, limited to the route's `max_body`, and kept in memory when it is at most 64 KB
+ * so the exchange can be replayed to the default upstream (issue 4, point 3: drift safety).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Bodies up to this size are kept for a drift replay (issue 4, point 3). */
+export const KEEP_LIMIT = 64 * 1024;
+
+/** The body of one client request and where it is being streamed. */
+export class RequestBody {
+  readonly hasBody: boolean;
+  readonly chunked: boolean;
+  readonly tooLarge: boolean;
+  /** Bytes were read from the client and written to an upstream. */
+  started = false;
+  /** Every byte has been written to the current upstream (or there is no body). */
+  done: boolean;
+  /** Called when a chunked body grows past the limit. */
+  onOverflow: (() => void) | null = null;
+  private readonly req: IncomingMessage;
+  private readonly maxBody: number;
+  private kept: Buffer[] | null;
+  private keptBytes = 0;
+  private received = 0;
+  private complete = false;
+  private socket: Socket | null = null;
+  private readonly onData = (c: Buffer): void => this.data(c);
+  private readonly onEnd = (): void => this.end();
+
+  constructor(req: IncomingMessage, maxBody: number, keep: boolean) {
+    this.req = req;
+    this.maxBody = maxBody;
+    const te = req.headers['transfer-encoding'];
+    const cl = req.headers['content-length'];
+    const length = cl === undefined ? -1 : Number(cl);
+    this.chunked = te !== undefined;
+    this.hasBody = this.chunked || length > 0;
+    this.tooLarge = length > maxBody;
+    this.done = !this.hasBody;
+    this.kept = keep && this.hasBody && length <= KEEP_LIMIT ? [] : null;
+  }
+
+  /** The body can be sent again from memory (or there is none). */
+  get replayable(): boolean {
+    return !this.hasBody || (this.complete && this.kept !== null);
+  }
+
+  /** Streams the body (or its kept copy) to an upstream socket whose head was just written. */
+  sendTo(socket: Socket): void {
+    if (!this.hasBody) return;
+    this.socket = socket;
+    if (this.started) return this.replay(socket);
+    this.started = true;
+    this.req.on('data', this.onData);
+    this.req.on('end', this.onEnd);
+  }
+
+  private replay(socket: Socket): void {
+    if (this.kept === null || !this.complete) throw new Error('request body is not replayable');
+    for (const c of this.kept) this.write(socket, c);
+    this.finish(socket);
+  }
+
+  private data(chunk: Buffer): void {
+    this.received += chunk.length;
+    if (this.received > this.maxBody) return this.overflow();
+    if (this.kept !== null) {
+      this.keptBytes += chunk.length;
+      if (this.keptBytes > KEEP_LIMIT) this.kept = null;
+      else this.kept.push(chunk);
+    }
+    const socket = this.socket;
+    if (socket === null || socket.destroyed) return;
+    if (!this.write(socket, chunk)) {
+      this.req.pause();
+      socket.once('drain', () => this.req.resume());
+    }
+  }
+
+  private write(socket: Socket, chunk: Buffer): boolean {
+    if (this.chunked) socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
+    const ok = socket.write(chunk);
+    return this.chunked ? socket.write('\r\n', 'latin1') && ok : ok;
+  }
+
+  private end(): void {
+    this.complete = true;
+    if (this.socket !== null && !this.socket.destroyed) this.finish(this.socket);
+  }
+
+  private finish(socket: Socket): void {
+    if (this.chunked) socket.write('0\r\n\r\n', 'latin1');
+    this.done = true;
+  }
+
+  private overflow(): void {
+    this.discard();
+    this.onOverflow?.();
+  }
+
+  /** Stops streaming; the rest of the body is read and dropped by node:http. */
+  discard(): void {
+    this.req.off('data', this.onData);
+    this.req.off('end', this.onEnd);
+    this.socket = null;
+    this.req.resume();
+  }
+}
