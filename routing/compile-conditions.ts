@@ -1,0 +1,131 @@
+/**
+ * Query and header conditions of routes.yaml (`match.query`, `match.headers`), compiled into
+ * predicates that run on the request hot path without parsing the whole query string.
+ *
+ * Query semantics follow what the Synapse worker will itself see, because a condition exists to
+ * predict how the worker treats the request (e.g. `since` splitting, DESIGN.md "Policies"):
+ * Synapse reads arguments through Twisted's `http.parse_qs(qs, keep_blank_values=1)` and
+ * `parse_string` takes the first value. So: pairs are separated by `&` or `;`; an item without
+ * `=` is dropped (`?since` means `since` is absent); names and values are form-decoded (`+` is a
+ * space, `%XX` are bytes, read as UTF-8 with U+FFFD for invalid sequences); names are
+ * case-sensitive (`Since=x` is not `since`, `%73ince=x` is); the first occurrence counts
+ * (`since=a&since=` is non-empty). nginx's `$arg_since` differs (case-insensitive names, no `;`,
+ * no decoding); routes.yaml follows Synapse.
+ *
+ * Header names are matched lower-cased (node:http lower-cases them); a header node:http gives as
+ * an array is joined with ", ". Header values are not decoded.
+ */
+import type { ValueCondition } from '../config/routes-schema.ts';
+import type { RouteRequest } from './types.ts';
+
+const utf8 = new TextDecoder('utf-8');
+
+/** Form-decodes one query name or value as Twisted does: `+` → space, then `%XX` → byte, UTF-8. */
+export function formDecode(s: string): string {
+  if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 43) bytes.push(32);
+    else if (c === 37 && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 128) bytes.push(c);
+    else {
+      const cp = s.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b);
+    }
+  }
+  return utf8.decode(new Uint8Array(bytes));
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+function isSeparator(c: number): boolean {
+  return c === 38 || c === 59; // & ;
+}
+
+/**
+ * Where the raw value of the first `name=value` item starts (index into `query`), or -1 when no
+ * item carries that name. Names needing decoding are decoded; others are compared in place.
+ */
+export function findParam(query: string, name: string): number {
+  const n = query.length;
+  let i = 0;
+  while (i < n) {
+    let eq = -1;
+    let coded = false;
+    let j = i;
+    for (; j < n; j++) {
+      const c = query.charCodeAt(j);
+      if (isSeparator(c)) break;
+      if (eq < 0) {
+        if (c === 61) eq = j;
+        else if (c === 37 || c === 43) coded = true;
+      }
+    }
+    if (eq >= 0) {
+      if (coded ? formDecode(query.slice(i, eq)) === name : eq - i === name.length && query.startsWith(name, i)) return eq + 1;
+    }
+    i = j + 1;
+  }
+  return -1;
+}
+
+/** End (exclusive) of the value that starts at `start`. */
+export function valueEnd(query: string, start: number): number {
+  let j = start;
+  while (j < query.length && !isSeparator(query.charCodeAt(j))) j++;
+  return j;
+}
+
+/** The decoded first value of query parameter `name`, or undefined when it is absent. */
+export function queryValue(query: string, name: string): string | undefined {
+  const at = findParam(query, name);
+  return at < 0 ? undefined : formDecode(query.slice(at, valueEnd(query, at)));
+}
+
+/** A header's value as one string (arrays joined with ", "), or undefined when absent. */
+export function headerString(req: RouteRequest, lowerName: string): string | undefined {
+  const v = req.headers[lowerName];
+  return v === undefined ? undefined : typeof v === 'string' ? v : v.join(', ');
+}
+
+/** A compiled condition on one request. */
+export type RequestPredicate = (req: RouteRequest) => boolean;
+
+/** Tests a (decoded) value, undefined meaning absent, against one condition. */
+export function valueHolds(cond: ValueCondition, value: string | undefined, re?: RegExp): boolean {
+  if (cond === 'present') return value !== undefined;
+  if (cond === 'absent') return value === undefined;
+  if (cond === 'absent_or_empty') return value === undefined || value === '';
+  if (cond === 'non_empty') return value !== undefined && value !== '';
+  if ('equals' in cond) return value === cond.equals;
+  return value !== undefined && (re ?? new RegExp(cond.matches)).test(value);
+}
+
+/** Compiles a query condition; presence tests never allocate. */
+export function queryPredicate(name: string, cond: ValueCondition): RequestPredicate {
+  if (typeof cond === 'string') {
+    return (req) => {
+      const at = findParam(req.query, name);
+      const empty = at < 0 ? true : valueEnd(req.query, at) === at;
+      if (cond === 'present') return at >= 0;
+      if (cond === 'absent') return at < 0;
+      if (cond === 'absent_or_empty') return empty;
+      return !empty;
+    };
+  }
+  const re = 'matches' in cond ? new RegExp(cond.matches) : undefined;
+  return (req) => valueHolds(cond, queryValue(req.query, name), re);
+}
+
+/** Compiles a header condition (`name` is lower-cased here). */
+export function headerPredicate(name: string, cond: ValueCondition): RequestPredicate {
+  const lower = name.toLowerCase();
+  const re = typeof cond === 'object' && 'matches' in cond ? new RegExp(cond.matches) : undefined;
+  return (req) => valueHolds(cond, headerString(req, lower), re);
+}

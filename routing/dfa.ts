@@ -1,0 +1,154 @@
+/**
+ * A lazily built DFA over many regexes at once (issue 2, point 11). It answers, for an input
+ * string, the set of regexes for which `RegExp.prototype.test(input)` is true — with one table
+ * lookup per code unit instead of one backtracking run per regex.
+ *
+ * A DFA state is a set of NFA states plus the set of regexes that have already matched. Regexes
+ * are unanchored unless they say `^` (an unanchored regex is re-entered at every position, which
+ * is the implicit `.*?` prefix of a search). A regex has matched as soon as its MATCH state is
+ * reached, because `test()` needs no particular match end; regexes with `$` reach it only at the
+ * end of the input. States are built on demand and cached; when the cache is full it is flushed
+ * and rebuilding starts from the current state (as RE2 does), so memory stays bounded.
+ */
+import { ClosureWalker, Nfa, type Closure } from './dfa-nfa.ts';
+import { ALPHABET, type RegexNode } from './dfa-regex.ts';
+
+interface StateData {
+  readonly consuming: readonly number[];
+  readonly eolWaiting: readonly number[];
+  /** Regexes that have matched on the way here, ascending. */
+  readonly accepted: readonly number[];
+  /** The state for position 0 (where `^` holds). */
+  readonly initial: boolean;
+}
+
+/** Options of a LazyDfa. */
+export interface LazyDfaOptions {
+  /** Cached DFA states before a flush (default 4096; each costs ALPHABET × 4 bytes of table). */
+  readonly maxStates?: number;
+}
+
+/**
+ * Matches many regexes at once. `result` turns the ascending ids of the regexes that match an
+ * input into the caller's answer; it is computed once per final DFA state and cached.
+ */
+export class LazyDfa<T> {
+  private readonly nfa = new Nfa();
+  private readonly walker: ClosureWalker;
+  private readonly injectable: number[] = [];
+  private readonly result: (ids: readonly number[]) => T;
+  private readonly maxStates: number;
+  private readonly trans: Int32Array;
+  private readonly terminal: Uint8Array;
+  private states: StateData[] = [];
+  private results: (T | undefined)[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly initialData: StateData;
+  /** How often the state cache was flushed (for tests and the benchmark). */
+  flushes = 0;
+
+  /** `nodes[i]` is regex id i; a node too large for the NFA is reported through `rejected`. */
+  constructor(nodes: readonly RegexNode[], result: (ids: readonly number[]) => T, opts: LazyDfaOptions = {}) {
+    for (const node of nodes) if (!this.nfa.add(node)) throw new RangeError('regex too large for the DFA');
+    this.walker = new ClosureWalker(this.nfa);
+    this.result = result;
+    this.maxStates = Math.max(2, opts.maxStates ?? 4096);
+    this.trans = new Int32Array(this.maxStates * ALPHABET).fill(-1);
+    this.terminal = new Uint8Array(this.maxStates);
+    for (let r = 0; r < nodes.length; r++) {
+      const c = this.walker.begin();
+      this.walker.add(c, this.nfa.starts[r]!, false, false);
+      if (c.consuming.length + c.eolWaiting.length + c.matched.length > 0) this.injectable.push(r);
+    }
+    const c = this.walker.begin();
+    for (const start of this.nfa.starts) this.walker.add(c, start, true, false);
+    this.initialData = this.makeState(c, [], true);
+    this.intern(this.initialData);
+  }
+
+  /** Number of DFA states currently cached. */
+  get stateCount(): number {
+    return this.states.length;
+  }
+
+  /** The answer for `input`: `result` of the ids of every regex whose `test(input)` is true. */
+  run(input: string): T {
+    const trans = this.trans;
+    const terminal = this.terminal;
+    let s = 0;
+    for (let i = 0, n = input.length; i < n; i++) {
+      const u = input.charCodeAt(i);
+      const sym = u < 128 ? u : u === 0x2028 || u === 0x2029 ? 128 : 129;
+      let t = trans[s * ALPHABET + sym]!;
+      if (t < 0) t = this.step(s, sym);
+      s = t;
+      if (terminal[s] === 1) break;
+    }
+    const r = this.results[s];
+    return r !== undefined ? r : this.finish(s);
+  }
+
+  /** Builds (or finds) the successor of state `s` on `sym`. */
+  private step(s: number, sym: number): number {
+    const d = this.states[s]!;
+    const c = this.walker.begin();
+    for (const q of d.consuming) {
+      if (this.nfa.sets[q]![sym] === 1) this.walker.add(c, this.nfa.outs[q]![0]!, false, false);
+    }
+    const done = new Set(d.accepted);
+    for (const r of this.injectable) if (!done.has(r)) this.walker.add(c, this.nfa.starts[r]!, false, false);
+    const next = this.makeState(c, d.accepted, false);
+    const before = this.flushes;
+    const id = this.intern(next);
+    if (this.flushes === before) this.trans[s * ALPHABET + sym] = id;
+    return id;
+  }
+
+  /** A state from a closure; NFA states of regexes that have already matched are dropped. */
+  private makeState(c: Closure, accepted: readonly number[], initial: boolean): StateData {
+    const acc = [...new Set([...accepted, ...c.matched])].sort((a, b) => a - b);
+    const done = new Set(acc);
+    const live = (q: number): boolean => !done.has(this.nfa.owner[q]!);
+    return {
+      consuming: [...new Set(c.consuming)].filter(live).sort((a, b) => a - b),
+      eolWaiting: [...new Set(c.eolWaiting)].filter(live).sort((a, b) => a - b),
+      accepted: acc,
+      initial,
+    };
+  }
+
+  private intern(d: StateData): number {
+    const key = `${d.initial ? 'I' : ''}${d.consuming.join(',')}|${d.eolWaiting.join(',')}|${d.accepted.join(',')}`;
+    const known = this.index.get(key);
+    if (known !== undefined) return known;
+    if (this.states.length >= this.maxStates) this.flush();
+    const id = this.states.length;
+    this.states.push(d);
+    this.index.set(key, id);
+    const done = new Set(d.accepted);
+    const pending = this.injectable.some((r) => !done.has(r));
+    this.terminal[id] = d.consuming.length === 0 && d.eolWaiting.length === 0 && !pending ? 1 : 0;
+    return id;
+  }
+
+  private flush(): void {
+    this.flushes++;
+    this.trans.fill(-1);
+    this.terminal.fill(0);
+    this.states = [];
+    this.results = [];
+    this.index.clear();
+    this.intern(this.initialData);
+  }
+
+  /** The answer at the end of the input in state `s`: `$` now holds. */
+  private finish(s: number): T {
+    const d = this.states[s]!;
+    const c = this.walker.begin();
+    for (const q of d.eolWaiting) this.walker.add(c, this.nfa.outs[q]![0]!, d.initial, true);
+    const ids = [...new Set([...d.accepted, ...c.matched])].sort((a, b) => a - b);
+    const r = this.result(ids);
+    this.results[s] = r;
+    return r;
+  }
+}

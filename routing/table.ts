@@ -1,0 +1,133 @@
+/**
+ * The compiled routing table: one immutable object per routes.yaml that makes the per-request
+ * decision (DESIGN.md "The routing model"; STYLE.md 3: a reload compiles a new table and swaps
+ * one reference). `decide` applies the built-in denials (routing/security.ts), then ordered
+ * first-match (routing/compile.ts, equal to routing/sequential.ts on every request), then the
+ * route's key extractor and balancer.
+ */
+import type { Balance, KeySpec, PolicyName, RoutesConfig, UpstreamConfig } from '../config/routes-schema.ts';
+import { createBalancer } from './balancers/index.ts';
+import { catalogueFor } from './catalogue/index.ts';
+import { CidrSet } from './cidr.ts';
+import { compilePaths, type CompileOptions, type PathMatcher } from './compile.ts';
+import { createKeyExtractor } from './keys.ts';
+import { denyReason, type ListenerKind } from './security.ts';
+import type { Balancer, CompiledRoute, Decision, KeyExtractor, RouteRequest, ServerState, ServerStateStore } from './types.ts';
+
+export type { ListenerKind } from './security.ts';
+
+/** One upstream pool of a compiled table. */
+export interface UpstreamRuntime {
+  readonly name: string;
+  readonly servers: readonly ServerState[];
+  readonly balancer: Balancer;
+  readonly config: UpstreamConfig;
+}
+
+/** The compiled, immutable form of a routes.yaml. */
+export interface RoutingTable {
+  readonly config: RoutesConfig;
+  readonly routes: readonly CompiledRoute[];
+  readonly upstreams: ReadonlyMap<string, UpstreamRuntime>;
+  readonly defaultUpstream: UpstreamRuntime;
+  /** First route whose path/method/query/header conditions hold, or null (= default upstream). */
+  match(req: RouteRequest): CompiledRoute | null;
+  /** Security denials, then match, then key extraction and balancer pick. */
+  decide(req: RouteRequest, listener?: ListenerKind): Decision;
+  /** Path-matcher statistics (regexes, RegExp fallbacks, DFA states) for check/bench. */
+  readonly matcher: Pick<PathMatcher, 'regexCount' | 'fallbackCount' | 'dfaStats'>;
+}
+
+/** Options of compileTable. */
+export interface TableOptions extends CompileOptions {
+  /** Where ServerState objects come from; pass the previous table's store on reload. */
+  readonly store?: ServerStateStore;
+}
+
+/**
+ * A ServerStateStore that hands out the same ServerState for the same upstream/name/url (and
+ * weight/down), so health and in-flight counts survive a reload of an unchanged server.
+ */
+export function defaultServerStore(): ServerStateStore {
+  const known = new Map<string, ServerState>();
+  return (upstream, name, url, weight, down) => {
+    const key = JSON.stringify([upstream, name, url, weight, down]);
+    let s = known.get(key);
+    if (!s) {
+      s = { upstream, name, url, weight, down, available: true, inflight: 0 };
+      known.set(key, s);
+    }
+    return s;
+  };
+}
+
+/** How a route (or the default upstream) picks its server. */
+interface Picker {
+  readonly balance: Balance;
+  readonly key: KeySpec | null;
+  readonly extractKey: KeyExtractor | null;
+  readonly balancer: Balancer;
+}
+
+function keyOf(balance: Balance): KeySpec | null {
+  return 'key' in balance ? balance.key : null;
+}
+
+/** Compiles `config` (already validated by config/routes.ts) into an immutable table. */
+export function compileTable(config: RoutesConfig, opts: TableOptions = {}): RoutingTable {
+  const store = opts.store ?? defaultServerStore();
+  const trustedProxies = config.trusted_proxies;
+  const upstreams = new Map<string, UpstreamRuntime>();
+  for (const [name, up] of Object.entries(config.upstreams)) {
+    const servers = Object.freeze(up.servers.map((s) => store(name, s.name, s.url, s.weight, s.down)));
+    upstreams.set(name, Object.freeze({ name, servers, balancer: createBalancer(up.balance, servers), config: up }));
+  }
+  const upstream = (name: string, what: string): UpstreamRuntime => {
+    const u = upstreams.get(name);
+    if (!u) throw new Error(`${what}: unknown upstream '${name}'`);
+    return u;
+  };
+  const picker = (u: UpstreamRuntime, override: Balance | undefined): Picker => {
+    const balance = override ?? u.config.balance;
+    const key = keyOf(balance);
+    const extractKey = key === null ? null : createKeyExtractor(key, { trustedProxies, nginxCompat: balance.policy === 'nginx_hash' });
+    return { balance, key, extractKey, balancer: override ? createBalancer(override, u.servers) : u.balancer };
+  };
+  const routes = config.routes.map((r, index): CompiledRoute => {
+    const u = upstream(r.upstream, `route '${r.name}'`);
+    const p = picker(u, r.balance);
+    return Object.freeze({ index, name: r.name, config: r, upstream: u.name, ...p, servers: u.servers });
+  });
+  const defaultUpstream = upstream(config.default_upstream, 'default_upstream');
+  const fallback = picker(defaultUpstream, undefined);
+  const paths = compilePaths(config, catalogueFor(config.synapse_version), opts);
+  const adminAllow = new CidrSet(config.access.admin_allow);
+  const trusted = new CidrSet(trustedProxies);
+
+  const match = (req: RouteRequest): CompiledRoute | null => {
+    const i = paths.match(req);
+    return i < 0 ? null : routes[i]!;
+  };
+  const decide = (req: RouteRequest, listener: ListenerKind = 'public'): Decision => {
+    const denied = denyReason(req, listener, adminAllow, trusted);
+    if (denied !== null) return deniedDecision(defaultUpstream.name, fallback, denied);
+    const route = match(req);
+    const p: Picker = route ?? fallback;
+    const key = p.extractKey === null ? null : p.extractKey(req);
+    return { route, upstream: route ? route.upstream : defaultUpstream.name, policy: p.balance.policy, key, balancer: p.balancer, server: p.balancer.pick(key) };
+  };
+  return Object.freeze({
+    config,
+    routes: Object.freeze(routes),
+    upstreams: upstreams as ReadonlyMap<string, UpstreamRuntime>,
+    defaultUpstream,
+    match,
+    decide,
+    matcher: { regexCount: paths.regexCount, fallbackCount: paths.fallbackCount, dfaStats: paths.dfaStats },
+  });
+}
+
+function deniedDecision(upstream: string, p: Picker, denied: 'replication' | 'admin'): Decision {
+  const policy: PolicyName = p.balance.policy;
+  return { route: null, upstream, policy, key: null, balancer: p.balancer, server: null, denied };
+}
