@@ -12,16 +12,22 @@ import type { YamlSource } from './yaml.ts';
 
 type Path = (string | number)[];
 
+/** Findings to drop (those about stand-ins of parts the schema rejected: see routes-salvage.ts). */
+export type Ignore = (path: readonly (string | number)[], code: IssueCode) => boolean;
+
 /** Collects issues for one file. */
 class Findings {
   readonly issues: ConfigIssue[] = [];
   readonly src: YamlSource;
+  readonly ignore: Ignore;
 
-  constructor(src: YamlSource) {
+  constructor(src: YamlSource, ignore: Ignore) {
     this.src = src;
+    this.ignore = ignore;
   }
 
   add(severity: ConfigIssue['severity'], path: Path, code: IssueCode, message: string, hint?: string): void {
+    if (this.ignore(path, code)) return;
     const pos = this.src.positionOf(path);
     this.issues.push({ file: this.src.file, ...pos, severity, code, message, ...(hint ? { hint } : {}) });
   }
@@ -31,9 +37,9 @@ class Findings {
   }
 }
 
-/** Every semantic error and warning of a schema-valid config, in file order. */
-export function semanticIssues(config: RoutesConfig, src: YamlSource): ConfigIssue[] {
-  const f = new Findings(src);
+/** Every semantic error and warning of a schema-valid config. */
+export function semanticIssues(config: RoutesConfig, src: YamlSource, ignore: Ignore = () => false): ConfigIssue[] {
+  const f = new Findings(src, ignore);
   const catalogue = checkVersion(config, f);
   checkListeners(config, f);
   checkUpstreams(config, f);
@@ -143,6 +149,10 @@ function isEmpty(o: object | undefined): boolean {
 }
 
 function checkMatch(m: RoutesConfig['routes'][number]['match'], at: Path, f: Findings, catalogue: Catalogue | null): void {
+  for (const list of ['groups', 'paths', 'methods'] as const) {
+    // An empty `methods` would match nothing and empty `groups`/`paths` everything: both surprise.
+    if (m[list]?.length === 0) f.add('error', [...at, list], 'invalid_value', `empty ${list} list`, `remove '${list}' or list at least one entry`);
+  }
   m.paths?.forEach((p, j) => {
     const err = regexError(p);
     if (err) f.add('error', [...at, 'paths', j], 'invalid_regex', `invalid regex: ${err}`, 'paths are ECMAScript regexes matched against the raw path');

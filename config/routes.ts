@@ -5,7 +5,9 @@
  * downstream can mutate configuration or see raw YAML.
  */
 import { ConfigError, sortIssues, type ConfigIssue } from './errors.ts';
+import type { z } from 'zod';
 import { semanticIssues } from './routes-checks.ts';
+import { salvage } from './routes-salvage.ts';
 import { RoutesFile, type RoutesConfig } from './routes-schema.ts';
 import { loadYamlFile, parseYaml, zodIssues, type YamlSource } from './yaml.ts';
 
@@ -34,7 +36,7 @@ function validate(src: YamlSource): LoadedRoutes {
       message: 'the file is empty', hint: 'a routes file needs at least `upstreams:` (see config/examples/minimal.routes.yaml)' }]);
   }
   const parsed = RoutesFile.safeParse(src.value);
-  if (!parsed.success) throw new ConfigError(zodIssues(src, parsed.error, RoutesFile));
+  if (!parsed.success) throw new ConfigError([...zodIssues(src, parsed.error, RoutesFile), ...salvagedIssues(src, parsed.error)]);
   const issues = semanticIssues(parsed.data, src);
   if (issues.some((i) => i.severity === 'error')) throw new ConfigError(issues);
   return Object.freeze({
@@ -42,6 +44,14 @@ function validate(src: YamlSource): LoadedRoutes {
     warnings: Object.freeze(sortIssues(issues)),
     source: src,
   });
+}
+
+/** Semantic findings in the parts of a file the schema accepted (so one run reports everything). */
+function salvagedIssues(src: YamlSource, error: z.ZodError): ConfigIssue[] {
+  const partial = salvage(src.value, error.issues);
+  if (!partial) return [];
+  const again = RoutesFile.safeParse(partial.value);
+  return again.success ? semanticIssues(again.data, src, partial.ignore) : [];
 }
 
 /** Freezes an object graph (plain data only: zod output has no cycles or class instances). */

@@ -158,6 +158,41 @@ default_upstream: gone
   assert.deepEqual(where(schema), ['9:5 error missing_key', '10:5 error unknown_key', '12:16 error invalid_type']);
 });
 
+test('schema errors and the semantic errors of the parts the schema accepted come in one report', () => {
+  const issues = rejected(`upstreams:
+  main:
+    servers: [{name: main, url: "http://127.0.0.1:8080"}]
+  sync:
+    servers: [{name: s1, url: "http://127.0.0.1:8081"}]
+    balance: {policy: nginx_hsh}
+routes:
+  - name: a
+    match: {groups: [snyc]}
+    upstream: sync
+  - name: b
+    match: {paths: ['^/x']}
+    upstream: nowhere
+    long_poll: maybe
+  - name: c
+    match: {paths: ['(']}
+    upstream: main
+timeouts: {connect: soon}
+default_upstream: gone
+`);
+  assert.deepEqual(where(issues), [
+    '6:23 error invalid_value', '9:22 error unknown_group', '14:16 error invalid_type', '16:21 error invalid_regex',
+    '18:21 error invalid_value', '19:19 error unknown_upstream',
+  ]);
+});
+
+test('empty groups, paths or methods lists are errors (they would match everything or nothing)', () => {
+  const issues = rejected(`${HEAD}routes:
+  - {name: r, match: {groups: [], paths: ['^/a'], methods: []}, upstream: main}
+`);
+  assert.deepEqual(where(issues), ['9:31 error invalid_value', '9:60 error invalid_value']);
+  assert.equal(issues[0]!.message, 'empty groups list');
+});
+
 test('a route that matches everything is a warning, and shadows what follows', () => {
   const { warnings } = parseRoutes(`${HEAD}routes:
   - name: all
