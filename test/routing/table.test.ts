@@ -1,0 +1,156 @@
+/**
+ * The compiled table's decisions (issue 2 points 6 and 9; issue 3 point 7): built-in denials,
+ * the docs' since-splitting and policies from the example routes.yaml reaching their balancers,
+ * immutability, and server state surviving a reload.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadRoutesFile } from '../../config/routes.ts';
+import { RoutesFile } from '../../config/routes-schema.ts';
+import { compileTable, defaultServerStore } from '../../routing/table.ts';
+import type { RouteRequest } from '../../routing/types.ts';
+
+const { config } = loadRoutesFile('config/examples/nginx-docs.routes.yaml');
+const table = compileTable(config);
+const TOKEN = 'syt_YWxpY2U_abcdefghijabcdefghij_0A1B2C';
+
+function req(method: string, url: string, headers: Record<string, string> = {}, sourceIp = '203.0.113.9'): RouteRequest {
+  const q = url.indexOf('?');
+  return { method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers, sourceIp };
+}
+
+test('replication is denied on public listeners, raw, percent-encoded and with doubled slashes', () => {
+  for (const url of ['/_synapse/replication/send_event/x', '/_synapse/%72eplication/x', '/_synapse%2Freplication/x', '//_synapse//replication/x',
+    '/%5Fsynapse/replication', '/_synapse/replication', '/_synapse/%2572eplication/x']) {
+    const d = table.decide(req('POST', url, {}, '127.0.0.1'));
+    assert.equal(d.denied, 'replication', url);
+    assert.equal(d.route, null);
+    assert.equal(d.server, null);
+  }
+  assert.equal(table.decide(req('POST', '/_synapse/Replication/x')).denied, undefined, 'case-sensitive, like Synapse');
+  assert.equal(table.decide(req('POST', '/_synapse/replication/x'), 'admin').denied, undefined);
+});
+
+test('admin API: denied on public listeners unless the client address is allowed', () => {
+  assert.equal(table.decide(req('GET', '/_synapse/admin/v1/users/@a:b', {}, '203.0.113.9')).denied, 'admin');
+  assert.equal(table.decide(req('GET', '/_synapse/%61dmin/v1/users', {}, '203.0.113.9')).denied, 'admin');
+  const allowed = table.decide(req('GET', '/_synapse/admin/v1/users/@a:b', {}, '127.0.0.1'));
+  assert.equal(allowed.denied, undefined);
+  assert.equal(allowed.upstream, 'main');
+  assert.equal(table.decide(req('GET', '/_synapse/admin/v1/users', {}, '203.0.113.9'), 'admin').denied, undefined);
+  assert.equal(table.decide(req('GET', '/_synapse/client/pick_idp', {}, '203.0.113.9')).denied, undefined);
+});
+
+test('admin allow list honours X-Forwarded-For only from trusted proxies', () => {
+  const t = compileTable(RoutesFile.parse({
+    upstreams: { main: { servers: [{ name: 'main', url: 'http://127.0.0.1:1' }] } },
+    trusted_proxies: ['10.0.0.0/8'],
+    access: { admin_allow: ['192.0.2.0/24'] },
+  }));
+  const xff = { 'x-forwarded-for': '198.51.100.1, 192.0.2.5' };
+  assert.equal(t.decide(req('GET', '/_synapse/admin/v1/users', xff, '10.1.1.1')).denied, undefined);
+  assert.equal(t.decide(req('GET', '/_synapse/admin/v1/users', xff, '203.0.113.1')).denied, 'admin');
+  assert.equal(t.decide(req('GET', '/_synapse/admin/v1/users', { 'x-forwarded-for': '192.0.2.5, 198.51.100.1' }, '10.1.1.1')).denied, 'admin');
+  assert.equal(t.decide(req('GET', '/_synapse/admin/v1/users', {}, '192.0.2.77')).denied, undefined);
+});
+
+test('since splitting: initial syncs to initial_sync, incremental to sync, hashed on the token user', () => {
+  const cases: [string, string, string][] = [
+    ['/_matrix/client/v3/sync', 'sync-initial', 'initial_sync'],
+    ['/_matrix/client/v3/sync?since=', 'sync-initial', 'initial_sync'],
+    ['/_matrix/client/v3/sync?since', 'sync-initial', 'initial_sync'],
+    ['/_matrix/client/v3/sync?Since=s1', 'sync-initial', 'initial_sync'],
+    ['/_matrix/client/r0/sync?since=s1&full_state=true', 'sync-full-state', 'initial_sync'],
+    ['/_matrix/client/v3/initialSync', 'initial-sync', 'initial_sync'],
+    ['/_matrix/client/v3/rooms/!r:hs/initialSync', 'initial-sync', 'initial_sync'],
+    ['/_matrix/client/v3/sync?since=s1&timeout=30000', 'sync', 'sync'],
+    ['/_matrix/client/v3/sync?%73ince=s1', 'sync', 'sync'],
+    ['/_matrix/client/v3/sync?since=s1&since=', 'sync', 'sync'],
+    ['/_matrix/client/v3/events?from=s1', 'sync', 'sync'],
+  ];
+  for (const [url, route, upstream] of cases) {
+    const d = table.decide(req('GET', url, { authorization: `Bearer ${TOKEN}` }));
+    assert.equal(d.route?.name, route, url);
+    assert.equal(d.upstream, upstream, url);
+    assert.equal(d.key, 'YWxpY2U', url);
+    assert.equal(d.policy, 'nginx_hash');
+    assert.ok(d.server && d.server.upstream === upstream);
+  }
+  const viaHeader = table.decide(req('GET', '/_matrix/client/v3/sync?since=s1', { authorization: `Bearer ${TOKEN}` }));
+  const viaQuery = table.decide(req('GET', `/_matrix/client/v3/sync?since=s2&access_token=${TOKEN}`));
+  assert.equal(viaQuery.key, 'YWxpY2U');
+  assert.equal(viaQuery.server, viaHeader.server);
+});
+
+test('event sending and /messages are sharded by room ID, in either spelling', () => {
+  const raw = table.decide(req('PUT', '/_matrix/client/v3/rooms/!abc:example.org/send/m.room.message/t1'));
+  const enc = table.decide(req('PUT', '/_matrix/client/v3/rooms/%21abc%3Aexample.org/send/m.room.message/t2'));
+  const msgs = table.decide(req('GET', '/_matrix/client/v3/rooms/%21abc%3Aexample.org/messages?dir=b'));
+  for (const d of [raw, enc, msgs]) {
+    assert.equal(d.route?.name, 'rooms');
+    assert.equal(d.key, '!abc:example.org');
+    assert.equal(d.policy, 'consistent_hash');
+    assert.equal(d.server, raw.server);
+  }
+  const keys = new Set<string>();
+  for (let i = 0; i < 200; i++) keys.add(table.decide(req('PUT', `/_matrix/client/v3/rooms/!room${i}:hs/send/m.room.message/t`)).server!.name);
+  assert.deepEqual([...keys].sort(), ['event_creator1', 'event_creator2']);
+});
+
+test('federation, stream writers, push rules, SSO, media and the default upstream', () => {
+  const fed = table.decide(req('PUT', '/_matrix/federation/v1/send/txn1', {}, '198.51.100.7'));
+  assert.equal(fed.route?.name, 'federation-inbound');
+  assert.equal(fed.key, '198.51.100.7');
+  assert.equal(table.decide(req('GET', '/_matrix/federation/v1/event/$e')).upstream, 'federation_reader');
+  assert.equal(table.decide(req('PUT', '/_matrix/client/v3/rooms/!r:hs/typing/@a:hs')).upstream, 'stream_writer');
+  assert.equal(table.decide(req('PUT', '/_matrix/client/v3/sendToDevice/m.x/t')).upstream, 'stream_writer');
+  assert.equal(table.decide(req('GET', '/_matrix/client/v3/pushrules/')).route?.name, 'push-rules-read');
+  assert.equal(table.decide(req('PUT', '/_matrix/client/v3/pushrules/global/override/x')).route, null);
+  assert.equal(table.decide(req('GET', '/_synapse/client/pick_idp')).upstream, 'sso');
+  assert.equal(table.decide(req('GET', '/_matrix/media/v3/download/hs/abc')).upstream, 'media');
+  const main = table.decide(req('POST', '/_matrix/client/v3/keys/upload'));
+  assert.equal(main.route, null);
+  assert.equal(main.upstream, 'main');
+  assert.equal(main.server?.name, 'main');
+  assert.equal(main.policy, 'round_robin');
+});
+
+test('the table is immutable and server state survives a reload through the store', () => {
+  assert.ok(Object.isFrozen(table));
+  assert.ok(Object.isFrozen(table.routes));
+  assert.ok(table.routes.every((r) => Object.isFrozen(r)));
+  const store = defaultServerStore();
+  const a = compileTable(config, { store });
+  const b = compileTable(config, { store });
+  assert.notEqual(a, b);
+  assert.equal(a.upstreams.get('sync')!.servers[0], b.upstreams.get('sync')!.servers[0]);
+  for (const s of b.upstreams.get('client_reader')!.servers) s.available = false;
+  const d = a.decide(req('GET', '/_matrix/client/v3/joined_rooms'));
+  assert.equal(d.route?.name, 'client');
+  assert.equal(d.server, null, 'no server available: the data plane answers 503');
+});
+
+test('an unavailable sync server loses its users to the others, who come back on recovery', () => {
+  const t = compileTable(config);
+  const before = t.decide(req('GET', '/_matrix/client/v3/sync?since=s1', { authorization: `Bearer ${TOKEN}` })).server!;
+  before.available = false;
+  const during = t.decide(req('GET', '/_matrix/client/v3/sync?since=s1', { authorization: `Bearer ${TOKEN}` })).server!;
+  assert.notEqual(during, before);
+  before.available = true;
+  assert.equal(t.decide(req('GET', '/_matrix/client/v3/sync?since=s1', { authorization: `Bearer ${TOKEN}` })).server, before);
+});
+
+test('a route-level balance overrides the upstream policy', () => {
+  const t = compileTable(RoutesFile.parse({
+    upstreams: {
+      main: { servers: [{ name: 'main', url: 'http://127.0.0.1:1' }] },
+      pool: { servers: [{ name: 'a', url: 'http://127.0.0.1:2' }, { name: 'b', url: 'http://127.0.0.1:3' }] },
+    },
+    routes: [{ name: 'msgs', match: { paths: ['/messages$'] }, upstream: 'pool', balance: { policy: 'synapse_shard', key: 'room_id' } },
+      { name: 'rest', match: { groups: ['client'] }, upstream: 'pool' }],
+  }));
+  const d = t.decide(req('GET', '/_matrix/client/v3/rooms/!x:y/messages'));
+  assert.equal(d.policy, 'synapse_shard');
+  assert.equal(d.key, '!x:y');
+  assert.equal(t.decide(req('GET', '/_matrix/client/v3/joined_rooms')).policy, 'round_robin');
+});
