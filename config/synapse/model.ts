@@ -84,6 +84,11 @@ export interface ImportOptions {
   readonly adminAllow?: readonly string[];
 }
 
+/** Server names allow letters, digits and `_ . : -`; docker names such as `a+b1` get `_`. */
+export function serverName(workerName: string): string {
+  return workerName.replace(/[^A-Za-z0-9_.:-]/g, '_');
+}
+
 /** Entries of `group` in this release ([] when it has none). */
 export function entriesOf(cat: Catalogue, group: string): readonly CatalogueEntry[] {
   return cat.group(group) ?? [];

@@ -7,15 +7,13 @@
  */
 import { catalogueFor, type Catalogue } from '../../routing/catalogue/index.ts';
 import { servesPublic, listenerFor } from './listeners.ts';
-import { entriesOf, genericMatch, present, type BalanceSpec, type ImportOptions, type ImportPlan, type KeyName, type MatchSpec, type PlannedRoute, type PlannedUpstream } from './model.ts';
+import { entriesOf, genericMatch, serverName, present, type BalanceSpec, type ImportOptions, type ImportPlan, type KeyName, type MatchSpec, type PlannedRoute, type PlannedUpstream } from './model.ts';
 import { computePools, type PoolMember, type Pools } from './pools.ts';
 import { checkInstanceMap, planStreams, type StreamPlan } from './streams.ts';
 import type { Deployment, ImportWarning } from './types.ts';
 
-/** Server names allow letters, digits and `_ . : -`; docker names such as `a+b1` get `_`. */
-export function serverName(workerName: string): string {
-  return workerName.replace(/[^A-Za-z0-9_.:-]/g, '_');
-}
+export { serverName } from './model.ts';
+
 
 /** Mutable builder state of one plan. */
 interface Builder {
@@ -160,6 +158,9 @@ function planClient(b: Builder, pools: Pools, streams: StreamPlan): void {
     route(b, { name: `${group.replaceAll('_', '-')}-generic`, match, upstream: u, comment: `${group} on generic workers`, notes: [] });
   }
   route(b, groupsRoute(b, 'delayed-events', ['delayed_events'], u, 'delayed events', []));
+  route(b, groupsRoute(b, 'admin-api', ['admin_api'], u, 'admin API on generic workers', [
+    'Admin endpoints generic workers serve; still denied on the public listener unless access.admin_allow permits.',
+  ]));
 }
 
 /** Lists processes that get no route, with their roles. */

@@ -79,13 +79,13 @@ function readWorker(src: YamlSource, warnings: ImportWarning[]): SynapseProcess 
   const app = optString(raw.worker_app);
   let name = optString(raw.worker_name);
   if (app === undefined && name === undefined) {
-    warnings.push({ code: 'skipped_file', file: src.file, message: `${src.file} has neither worker_app nor worker_name: not a worker config file, skipped` });
+    warnings.push({ code: 'skipped_file', file: src.file, message: 'has neither worker_app nor worker_name: not a worker config file, skipped' });
     return null;
   }
   if (app === 'synapse.app.homeserver') return null;
   if (name === undefined) {
     name = basename(src.file, extname(src.file));
-    warnings.push({ code: 'missing_worker_name', file: src.file, line: 1, message: `${src.file} sets no worker_name; using '${name}' from the file name` });
+    warnings.push({ code: 'missing_worker_name', file: src.file, line: 1, message: `sets no worker_name; using '${name}' from the file name` });
   }
   const listeners = readListeners(src, 'worker_listeners', name, warnings);
   return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, roles: [] };

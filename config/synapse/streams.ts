@@ -4,7 +4,7 @@
  * finds every stream writer (and, since 1.84, main) through `instance_map`.
  */
 import type { Catalogue } from '../../routing/catalogue/index.ts';
-import { entriesOf, type PlannedRoute, type PlannedUpstream } from './model.ts';
+import { entriesOf, serverName, type PlannedRoute, type PlannedUpstream } from './model.ts';
 import { members } from './pools.ts';
 import type { Deployment, ImportWarning, SynapseProcess } from './types.ts';
 
@@ -30,6 +30,8 @@ export interface StreamPlan {
   /** Streams whose endpoints got a writer route (generic routes for them are then omitted). */
   readonly routed: Set<string>;
   readonly notes: string[];
+  /** Upstream name per writer set, so one writer of several streams is one upstream. */
+  readonly byWriters: Map<string, string>;
 }
 
 /** Warns for every stream writer missing from instance_map, and for main missing when workers write. */
@@ -60,7 +62,7 @@ function resolveWriters(dep: Deployment, stream: string, names: readonly string[
 
 /** One writer route per stream whose writers are workers (main needs no route: it is the default). */
 export function planStreams(dep: Deployment, cat: Catalogue, warnings: ImportWarning[]): StreamPlan {
-  const plan: StreamPlan = { upstreams: [], routes: [], routed: new Set(), notes: [] };
+  const plan: StreamPlan = { upstreams: [], routes: [], routed: new Set(), notes: [], byWriters: new Map() };
   const configured = Object.keys(dep.shared.streamWriters);
   const order = [...Object.keys(STREAM_GROUPS).filter((s) => configured.includes(s)), ...configured.filter((s) => !(s in STREAM_GROUPS))];
   for (const stream of order) {
@@ -78,13 +80,19 @@ export function planStreams(dep: Deployment, cat: Catalogue, warnings: ImportWar
     }
     const writers = members(resolveWriters(dep, stream, names, warnings), 'client', `the ${stream} stream's endpoints (stream_writers.${stream})`, warnings);
     if (writers.length === 0) continue;
-    const upstream = `stream_${stream}`;
-    plan.upstreams.push({
-      name: upstream,
-      servers: writers.map((m) => ({ name: m.process.name, url: m.url })),
-      balance: { policy: 'round_robin' },
-      notes: [`Writer(s) of the ${stream} stream (stream_writers.${stream}: ${names.join(', ')}).`],
-    });
+    const key = writers.map((m) => m.process.name).join('\u0000');
+    let upstream = plan.byWriters.get(key);
+    if (upstream === undefined) {
+      upstream = writers.length === 1 ? `writer_${serverName(writers[0]!.process.name)}` : `stream_${stream}`;
+      plan.byWriters.set(key, upstream);
+      plan.upstreams.push({
+        name: upstream,
+        servers: writers.map((m) => ({ name: serverName(m.process.name), url: m.url })),
+        balance: { policy: 'round_robin' },
+        notes: [],
+      });
+    }
+    (plan.upstreams.find((u) => u.name === upstream)!.notes as string[]).push(`Writer of the ${stream} stream (stream_writers.${stream}: ${names.join(', ')}).`);
     plan.routes.push({
       name: `stream-${stream.replaceAll('_', '-')}`,
       match: { groups: [group] },
