@@ -39,12 +39,13 @@ export function loadYamlFile(file: string): YamlSource {
 }
 
 /**
- * Parses YAML text. Throws a ConfigError listing every syntax error (duplicate keys included:
- * YAML 1.2 §3.2.1.1 requires unique keys, and a silently overridden key is a classic outage).
+ * Parses YAML text (YAML 1.2, plus `<<` merge keys, which PyYAML and so Synapse configs use).
+ * Throws a ConfigError listing every syntax error (duplicate keys included: YAML 1.2 §3.2.1.1
+ * requires unique keys, and a silently overridden key is a classic outage).
  */
 export function parseYaml(text: string, file: string): YamlSource {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => syntaxIssue(e, lines, file)));
   let value: unknown;
   try {

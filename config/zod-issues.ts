@@ -39,7 +39,8 @@ function convert(ctx: Ctx, issue: Issue, prefix: Path): void {
     case 'unrecognized_keys':
       for (const key of issue.keys) {
         const allowed = ctx.schema ? allowedKeys(ctx.schema, path, ctx.src.value) : [];
-        push([...path, key], `unknown key '${key}'${where(path)}`, 'unknown_key', choiceHint(key, allowed, 'allowed keys'), true);
+        const hint = allowed.length > 0 ? choiceHint(key, allowed, 'allowed keys') : undefined;
+        push([...path, key], `unknown key '${key}'${where(path)}`, 'unknown_key', hint, true);
       }
       return;
     case 'invalid_union':
