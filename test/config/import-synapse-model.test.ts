@@ -1,0 +1,95 @@
+/**
+ * The intermediate model of import-synapse: role inference (legacy worker_app, docker worker-type
+ * names, --role), listener URLs (wildcards, IPv6, unix sockets, per-resource listeners) and the
+ * warnings of issue 4 point 1.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { connectHost, isLoopback } from '../../config/synapse/listeners.ts';
+import { readDeployment } from '../../config/synapse/read.ts';
+import { dockerTypesInName, inferRoles, isGeneric, parseRoleOverrides } from '../../config/synapse/roles.ts';
+import { SynapseConfigError } from '../../config/synapse/types.ts';
+import { fixture, importFixture, SAMPLES } from './fixtures/synapse/helpers.ts';
+
+describe('role inference', () => {
+  test('docker worker-type names, as configure_workers_and_start.py builds them', () => {
+    assert.deepEqual(dockerTypesInName('synchrotron1'), ['synchrotron']);
+    assert.deepEqual(dockerTypesInName('event_creator+event_persister1').sort(), ['event_creator', 'event_persister']);
+    assert.deepEqual(dockerTypesInName('federation_inbound2'), ['federation_inbound']);
+    assert.deepEqual(dockerTypesInName('account_data+presence+receipts+to_device+typing1').sort(), ['account_data', 'presence', 'receipts', 'to_device', 'typing']);
+    assert.deepEqual(dockerTypesInName('generic_worker1'), []);
+    assert.deepEqual(dockerTypesInName('my-media_repository-3'), ['media_repository']);
+    assert.deepEqual(dockerTypesInName('presences1'), [], 'a type must stand between non-letters');
+  });
+
+  test('legacy worker_app names and shared-config roles', () => {
+    const dep = readDeployment(fixture('legacy'));
+    inferRoles(dep, new Map());
+    const roles = (n: string) => dep.workers.find((w) => w.name === n)!.roles.map((r) => `${r.role}:${r.source}`).sort();
+    assert.deepEqual(roles('synchrotron1'), ['sync:worker_app', 'sync:worker_name']);
+    assert.deepEqual(roles('frontend_proxy1'), ['client:worker_app']);
+    assert.deepEqual(roles('media1'), ['media:listener', 'media:worker_app']);
+    assert.deepEqual(roles('pusher1'), ['pusher:worker_app', 'pusher:worker_name']);
+  });
+
+  test('--role replaces inferred proxy roles but keeps what the shared config says', () => {
+    const dep = readDeployment(fixture('large'));
+    inferRoles(dep, parseRoleOverrides(['synchrotron1=client', 'user_dir1=sync,initial_sync']));
+    const w = (n: string) => dep.workers.find((x) => x.name === n)!;
+    assert.deepEqual(w('synchrotron1').roles.map((r) => r.role), ['client']);
+    assert.deepEqual(w('user_dir1').roles.map((r) => `${r.role}:${r.source}`), ['sync:override', 'initial_sync:override', 'user_dir:shared_config']);
+    assert.equal(isGeneric(w('client_reader1')), false);
+    assert.equal(isGeneric(w('initial_sync1')), true, 'no role from name, app or --role');
+  });
+
+  test('bad --role values are errors with hints', () => {
+    assert.throws(() => parseRoleOverrides(['w1']), /expected WORKER=ROLE/);
+    assert.throws(() => parseRoleOverrides(['w1=synk']), (e: unknown) => e instanceof SynapseConfigError && /did you mean 'sync'/.test(e.message));
+    const dep = readDeployment(fixture('legacy'));
+    assert.throws(() => inferRoles(dep, parseRoleOverrides(['synchrotron9=sync'])), /no worker is named 'synchrotron9'.*synchrotron1/);
+  });
+});
+
+describe('listeners', () => {
+  test('wildcards become loopback, IPv6 gets brackets', () => {
+    assert.equal(connectHost('0.0.0.0'), '127.0.0.1');
+    assert.equal(connectHost('::'), '[::1]');
+    assert.equal(connectHost('fd00::5'), '[fd00::5]');
+    assert.equal(connectHost('10.1.2.3'), '10.1.2.3');
+    assert.equal(isLoopback('127.0.0.1'), true);
+    assert.equal(isLoopback('[::1]'), true);
+    assert.equal(isLoopback('0.0.0.0'), false);
+  });
+
+  test('unix-socket main, per-resource listeners, default dual-stack binds', () => {
+    const imp = importFixture('warnings', '1.92', ['worker_b=federation_reader']);
+    const urls = (u: string) => imp.table.upstreams.get(u)!.servers.map((s) => `${s.name}=${s.url}`);
+    assert.deepEqual(urls('main'), ['main=unix:/run/synapse/main_public.sock']);
+    assert.deepEqual(urls('client'), ['worker_a=http://[::1]:8202']);
+    assert.deepEqual(urls('federation_reader'), ['worker_b=http://127.0.0.1:8204', 'worker_a=http://[::1]:8203']);
+    assert.equal(imp.decide(SAMPLES.federation!).upstream, 'federation_reader');
+  });
+});
+
+describe('warnings', () => {
+  test('replication exposed, writer missing from instance_map, unknown writer, route with no server', () => {
+    const imp = importFixture('warnings', '1.92', ['worker_b=sync']);
+    const got = imp.result.plan.warnings.map((w) => `${w.code}${w.message.includes('typing1') ? ':typing1' : ''}${w.message.includes('ghost1') ? ':ghost1' : ''}${w.message.includes('worker_b') ? ':worker_b' : ''}`).sort();
+    assert.deepEqual(got, [
+      'replication_exposed',
+      'route_without_server:typing1',
+      'route_without_server:worker_b',
+      'unknown_writer:ghost1',
+      'writer_not_in_instance_map:ghost1',
+      'writer_not_in_instance_map:typing1',
+    ]);
+    const exposed = imp.result.plan.warnings.find((w) => w.code === 'replication_exposed')!;
+    assert.match(exposed.file ?? '', /warnings\/homeserver\.yaml$/);
+    assert.equal(exposed.line, 10);
+    assert.match(exposed.message, /^security: .*0\.0\.0\.0/);
+    // No route for typing (its writer has no client listener) or receipts (main writes them).
+    assert.equal(imp.decide(SAMPLES.typing!).upstream, 'main');
+    assert.equal(imp.result.plan.routes.some((r) => r.name === 'stream-receipts'), false);
+    for (const w of imp.result.plan.warnings) assert.ok(imp.result.yaml.includes(`[${w.code}]`), 'warnings are repeated in the file header');
+  });
+});
