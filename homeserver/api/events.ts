@@ -1,0 +1,102 @@
+/**
+ * Sending and reading room events (spec: "Sending events to a room", "Getting events for a room",
+ * "Redactions"): send with per-device transaction IDs, state PUT/GET (state keys may contain
+ * slashes), redact, event GET, and /messages pagination in both directions.
+ */
+import { type Homeserver, sendEvents } from '../context.ts';
+import { badJson, invalidParam, notFound } from '../errors.ts';
+import { requester, type RequestContext, type RouteDef } from '../http/types.ts';
+import { toClient, type EventDraft } from '../rooms/event.ts';
+import { readableState } from '../rooms/access.ts';
+import { canSee, filterVisible, loadVisibility } from '../rooms/visibility.ts';
+import { matches, parseFilter, type EventFilter } from '../rooms/filter.ts';
+import { getEvent, roomEventsBackward, roomEventsForward } from '../storage/events.ts';
+import { parseStreamToken } from '../streams/token.ts';
+
+/** Routes of this module. */
+export function eventRoutes(hs: Homeserver): RouteDef[] {
+  const r = (method: RouteDef['method'], path: string, handler: RouteDef['handler']): RouteDef => ({ method, path, auth: 'user', placement: 'any', handler });
+  return [
+    r('PUT', '/_matrix/client/{v}/rooms/:room/send/:type/:txn', (c) => send(hs, c, { type: c.params.type!, content: c.body }, c.params.txn)),
+    r('PUT', '/_matrix/client/{v}/rooms/:room/state/:type/*key', (c) => send(hs, c, { type: c.params.type!, content: c.body, state_key: c.params.key ?? '' })),
+    r('PUT', '/_matrix/client/{v}/rooms/:room/redact/:event/:txn', (c) => redact(hs, c)),
+    r('POST', '/_matrix/client/{v}/rooms/:room/redact/:event', (c) => redact(hs, c)),
+    r('GET', '/_matrix/client/{v}/rooms/:room/state', (c) => allState(hs, c)),
+    r('GET', '/_matrix/client/{v}/rooms/:room/state/:type/*key', (c) => oneState(hs, c)),
+    r('GET', '/_matrix/client/{v}/rooms/:room/event/:event', (c) => oneEvent(hs, c)),
+    r('GET', '/_matrix/client/{v}/rooms/:room/messages', (c) => messages(hs, c)),
+  ];
+}
+
+async function send(hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string, redacts?: string) {
+  const me = requester(c);
+  const draft: EventDraft = { ...d, sender: me.userId, redacts };
+  if (txn !== undefined) draft.txn_key = `${me.userId}|${me.deviceId}|${txn}`;
+  const res = await sendEvents(hs, { room_id: c.params.room!, drafts: [draft] });
+  return { body: { event_id: res.events[0]!.event_id } };
+}
+
+async function redact(hs: Homeserver, c: RequestContext) {
+  const content = typeof c.body.reason === 'string' ? { reason: c.body.reason } : {};
+  return send(hs, c, { type: 'm.room.redaction', content }, c.params.txn, c.params.event);
+}
+
+async function allState(hs: Homeserver, c: RequestContext) {
+  const { state } = await readableState(hs, c.params.room!, requester(c).userId);
+  const now = Date.now();
+  return { body: [...state.events.values()].map((e) => toClient(e, now)) };
+}
+
+async function oneState(hs: Homeserver, c: RequestContext) {
+  const { state } = await readableState(hs, c.params.room!, requester(c).userId);
+  const e = state.get(c.params.type!, c.params.key ?? '');
+  if (!e) throw notFound('Event not found.');
+  return { body: c.query.get('format') === 'event' ? toClient(e, Date.now()) : e.content };
+}
+
+async function oneEvent(hs: Homeserver, c: RequestContext) {
+  const me = requester(c).userId;
+  await readableState(hs, c.params.room!, me);
+  const e = await getEvent(hs.pool, c.params.event!);
+  if (!e || e.room_id !== c.params.room) throw notFound('Event not found.');
+  if (!canSee(await loadVisibility(hs.pool, e.room_id, me), e)) throw notFound('Event not found.');
+  return { body: toClient(e, Date.now(), `${me}|${requester(c).deviceId}`) };
+}
+
+/** Parses `from`/`to`: a sync token's events part or an `s<n>` position. */
+function position(v: string | null): number | undefined {
+  if (v === null || v === '') return undefined;
+  const t = parseStreamToken(v);
+  if (!t) throw invalidParam(`invalid pagination token ${JSON.stringify(v)}`);
+  return t.events;
+}
+
+async function messages(hs: Homeserver, c: RequestContext) {
+  const me = requester(c);
+  const roomId = c.params.room!;
+  const { upTo } = await readableState(hs, roomId, me.userId);
+  const dir = c.query.get('dir') ?? 'b';
+  if (dir !== 'b' && dir !== 'f') throw invalidParam('dir must be b or f');
+  const limit = Math.min(Math.max(Number(c.query.get('limit') ?? 10) || 10, 1), 1000);
+  let filter: EventFilter | undefined;
+  const rawFilter = c.query.get('filter');
+  if (rawFilter) {
+    try { filter = parseFilter(JSON.parse(rawFilter)).room?.timeline ?? (JSON.parse(rawFilter) as EventFilter); } catch (err) { throw err instanceof SyntaxError ? badJson('filter is not JSON') : err; }
+  }
+  const safe = Math.min(hs.positions.safe('events'), upTo);
+  const from = Math.min(position(c.query.get('from')) ?? (dir === 'b' ? safe : 0), safe);
+  const to = position(c.query.get('to'));
+  const vis = await loadVisibility(hs.pool, roomId, me.userId);
+  const raw = dir === 'b'
+    ? await roomEventsBackward(hs.pool, roomId, from, to ?? 0, limit)
+    : await roomEventsForward(hs.pool, roomId, from, Math.min(to ?? safe, safe), limit);
+  const visible = filterVisible(vis, raw).filter((e) => matches(filter, e));
+  const now = Date.now();
+  const txnFor = `${me.userId}|${me.deviceId}`;
+  const body: Record<string, unknown> = { chunk: visible.map((e) => toClient(e, now, txnFor)), start: `s${from}` };
+  if (raw.length === limit) {
+    const last = raw[raw.length - 1]!.stream_ordering;
+    body.end = `s${dir === 'b' ? last - 1 : last}`;
+  }
+  return { body };
+}

@@ -1,0 +1,54 @@
+/**
+ * The services one homeserver process runs, handed to route modules. Route modules use what they
+ * need; the narrow helpers (sendEvents, writeStream) decide local-versus-remote so handlers never
+ * care which process they run on.
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Deployment } from './config/deployment.ts';
+import type { HomeserverConfig } from './config/schema.ts';
+import type { StreamPositions } from './streams/positions.ts';
+import type { Notifier } from './streams/notifier.ts';
+import type { ReplicationBus } from './replication/bus.ts';
+import type { ReplicationClient } from './replication/client.ts';
+import type { EventPersister, PersistRequest, PersistResult } from './rooms/persister.ts';
+import type { LocalStreamWriter, StreamOp } from './streams/writers.ts';
+
+/** One process's services. */
+export interface Homeserver {
+  readonly deployment: Deployment;
+  readonly config: HomeserverConfig;
+  readonly serverName: string;
+  readonly pool: pg.Pool;
+  readonly log: Logger;
+  readonly positions: StreamPositions;
+  readonly notifier: Notifier;
+  readonly bus: ReplicationBus;
+  readonly replication: ReplicationClient;
+  readonly persister: EventPersister | undefined;
+  readonly streamWriter: LocalStreamWriter | undefined;
+}
+
+/** Persists events on the room's persister: here, or over HTTP replication. */
+export async function sendEvents(hs: Homeserver, req: PersistRequest): Promise<PersistResult> {
+  const owner = hs.deployment.eventPersisterFor(req.room_id);
+  if (owner === hs.deployment.instanceName && hs.persister) return hs.persister.persist(req);
+  return hs.replication.call<PersistResult>(owner, 'send_events', req);
+}
+
+/** Applies a stream write on the stream's writer: here, or over HTTP replication. */
+export async function writeStream(hs: Homeserver, op: StreamOp): Promise<void> {
+  if (hs.deployment.writes(op.stream) && hs.streamWriter) {
+    await hs.streamWriter.apply(op);
+    return;
+  }
+  await hs.replication.call(hs.deployment.writers[op.stream][0]!, `stream/${op.stream}`, op);
+}
+
+/** Waits until the events stream is readable up to `position` here (read-your-writes for a client). */
+export async function waitForEventPosition(hs: Homeserver, position: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (hs.positions.safe('events') < position && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The replication bus of one process: dispatches stream updates locally and over Redis pub/sub,
+ * keeps StreamPositions current, feeds the Notifier, and lets idle writers advance. Redis is a
+ * delivery accelerator, never the source of truth: a gap in a writer's POSITION sequence, a
+ * reconnect, or Redis being down makes the process re-read positions from PostgreSQL and wake every
+ * waiter, which then reads what it missed from the database (a Redis outage delays, never loses).
+ */
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { StreamName } from '../config/deployment.ts';
+import type { StreamPositions } from '../streams/positions.ts';
+import type { Notifier } from '../streams/notifier.ts';
+import { WriterIdGen } from '../streams/idgen.ts';
+import { parse, serialize, type Command } from './commands.ts';
+
+/** Redis connection settings (Synapse's `redis` section). */
+export interface RedisSettings { host: string; port: number; password?: string | undefined; dbid?: number | undefined }
+
+export interface BusOptions {
+  instance: string;
+  channel: string;
+  pool: pg.Pool;
+  positions: StreamPositions;
+  notifier: Notifier;
+  writes: readonly StreamName[];
+  redis: RedisSettings | undefined;
+  log: Logger;
+  pollMs?: number;
+}
+
+/** One process's view of replication. */
+export class ReplicationBus {
+  readonly #o: BusOptions;
+  readonly #gens = new Map<StreamName, WriterIdGen>();
+  #pub: Redis | undefined;
+  #sub: Redis | undefined;
+  #connected = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(o: BusOptions) {
+    this.#o = o;
+    for (const s of o.writes) this.#gens.set(s, new WriterIdGen(s, o.instance, o.pool, (...a) => this.#ownPosition(...a)));
+    o.positions.onAdvance((s, from, to) => o.notifier.advanced(s, from, to));
+  }
+
+  /** The ID generator of a stream this process writes (throws if it does not write it). */
+  writer(stream: StreamName): WriterIdGen {
+    const g = this.#gens.get(stream);
+    if (!g) throw new Error(`instance ${this.#o.instance} is not a writer of stream ${stream}`);
+    return g;
+  }
+
+  /** Announces a persisted row (after commit, before `finish`). */
+  rdata(stream: StreamName, token: number, row: Record<string, unknown>): void {
+    this.#o.notifier.buffer(stream, token, row);
+    this.#send({ kind: 'RDATA', stream, instance: this.#o.instance, token, row });
+  }
+
+  /** Loads positions, syncs writers with their sequences, connects Redis, starts the poll timer. */
+  async start(): Promise<void> {
+    await this.#catchUpFromDb();
+    for (const g of this.#gens.values()) await g.syncWithSequence();
+    if (this.#o.redis) await this.#connect(this.#o.redis);
+    this.#timer = setInterval(() => void this.#tick(), this.#o.pollMs ?? 500);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    for (const g of this.#gens.values()) await g.flushed();
+    this.#sub?.disconnect();
+    this.#pub?.disconnect();
+  }
+
+  get redisConnected(): boolean {
+    return this.#connected;
+  }
+
+  async #connect(r: RedisSettings): Promise<void> {
+    const opts = { host: r.host, port: r.port, password: r.password, db: r.dbid ?? 0, lazyConnect: true, retryStrategy: (n: number) => Math.min(50 * n, 500) };
+    this.#pub = new Redis({ ...opts, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    this.#sub = new Redis({ ...opts, maxRetriesPerRequest: null });
+    for (const c of [this.#pub, this.#sub]) c.on('error', () => undefined);
+    this.#sub.on('message', (_ch: string, msg: string) => this.#receive(msg));
+    this.#sub.on('ready', () => void this.#onReady());
+    this.#sub.on('close', () => { this.#connected = false; });
+    await Promise.all([this.#pub.connect(), this.#sub.connect()]).catch((err: unknown) => {
+      this.#o.log.warn({ err: String(err) }, 'redis unavailable at start: polling PostgreSQL until it returns');
+    });
+  }
+
+  async #onReady(): Promise<void> {
+    if (!this.#sub) return;
+    await this.#sub.subscribe(this.#o.channel).catch(() => undefined);
+    this.#connected = true;
+    await this.#catchUpFromDb();
+    this.#o.notifier.wakeAll();
+    this.#send({ kind: 'REPLICATE', instance: this.#o.instance });
+  }
+
+  #send(cmd: Command): void {
+    if (!this.#pub || !this.#connected) return;
+    this.#pub.publish(this.#o.channel, serialize(cmd)).catch(() => undefined);
+  }
+
+  #ownPosition(stream: StreamName, instance: string, prev: number, next: number): void {
+    this.#o.positions.advance(stream, instance, next);
+    this.#send({ kind: 'POSITION', stream, instance, prev, next });
+  }
+
+  #receive(line: string): void {
+    let cmd: Command;
+    try { cmd = parse(line); } catch (err) {
+      this.#o.log.warn({ err: String(err) }, 'dropping malformed replication command');
+      return;
+    }
+    if (cmd.instance === this.#o.instance) return;
+    this.handle(cmd);
+  }
+
+  /** Applies one command from another instance (exhaustive over the command union). */
+  handle(cmd: Command): void {
+    const { positions, notifier } = this.#o;
+    switch (cmd.kind) {
+      case 'RDATA':
+        notifier.buffer(cmd.stream, cmd.token, cmd.row);
+        if (cmd.token <= positions.safe(cmd.stream)) notifier.advanced(cmd.stream, cmd.token - 1, cmd.token);
+        return;
+      case 'POSITION': {
+        const known = positions.get(cmd.stream, cmd.instance);
+        const gap = cmd.prev > known || (cmd.prev === cmd.next && cmd.next > known);
+        positions.advance(cmd.stream, cmd.instance, cmd.next);
+        this.#gens.get(cmd.stream)?.heard(cmd.next);
+        if (gap) notifier.wakeAll();
+        return;
+      }
+      case 'REPLICATE':
+        for (const g of this.#gens.values()) this.#send({ kind: 'POSITION', stream: g.stream, instance: g.instance, prev: g.position, next: g.position });
+        return;
+      default: {
+        const never: never = cmd;
+        throw new Error(`unhandled ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Re-reads every writer's persisted position; wakes everyone if anything moved. */
+  async #catchUpFromDb(): Promise<void> {
+    const r = await this.#o.pool.query<{ stream_name: StreamName; instance_name: string; stream_id: string }>('SELECT stream_name, instance_name, stream_id FROM stream_positions');
+    let moved = false;
+    for (const row of r.rows) {
+      if (row.instance_name === this.#o.instance && this.#gens.has(row.stream_name)) continue;
+      if (!this.#o.positions.writers(row.stream_name)?.includes(row.instance_name)) continue;
+      moved = this.#o.positions.advance(row.stream_name, row.instance_name, Number(row.stream_id)) || moved;
+      this.#gens.get(row.stream_name)?.heard(Number(row.stream_id));
+    }
+    if (moved) this.#o.notifier.wakeAll();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      for (const g of this.#gens.values()) await g.syncWithSequence();
+      if (!this.#connected) await this.#catchUpFromDb();
+    } catch (err) {
+      this.#o.log.warn({ err: String(err) }, 'replication poll failed');
+    }
+  }
+}

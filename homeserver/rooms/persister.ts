@@ -1,0 +1,133 @@
+/**
+ * The event persister: the one process that writes a given room's events (its shard of
+ * `stream_writers.events`). Per room it serialises sends (so depth, state and authorization are
+ * decided against a state nobody else changes), authorizes each draft, allocates stream IDs from
+ * the shared sequence, writes events and current state in one transaction, then announces the rows.
+ */
+import type pg from 'pg';
+import type { ReplicationBus } from '../replication/bus.ts';
+import { inTransaction } from '../storage/db.ts';
+import { currentState, eventByTxn, getEvent, insertEvents } from '../storage/events.ts';
+import { MatrixError } from '../errors.ts';
+import { authorize } from './auth.ts';
+import { newEventId, type EventDraft, type StoredEvent } from './event.ts';
+import { RoomState } from './state.ts';
+
+/** A batch of drafts for one room; `create` also inserts the rooms row (createRoom). */
+export interface PersistRequest {
+  room_id: string;
+  drafts: EventDraft[];
+  create?: { creator: string; room_version: string; is_public: boolean; alias?: string | undefined } | undefined;
+}
+
+/** Event IDs and stream positions, in draft order. */
+export interface PersistResult {
+  events: { event_id: string; stream_ordering: number }[];
+}
+
+/** The largest event content the spec allows (spec: "Size limits", 65536 bytes per event). */
+const MAX_EVENT_BYTES = 65_536;
+const CACHE_ROOMS = 5_000;
+
+/** Persists events for the rooms this process owns. */
+export class EventPersister {
+  readonly #pool: pg.Pool;
+  readonly #bus: ReplicationBus;
+  readonly #instance: string;
+  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #states = new Map<string, RoomState>();
+
+  constructor(pool: pg.Pool, bus: ReplicationBus, instance: string) {
+    this.#pool = pool;
+    this.#bus = bus;
+    this.#instance = instance;
+  }
+
+  /** Persists a batch atomically (all or none) after authorizing every draft in order. */
+  persist(req: PersistRequest): Promise<PersistResult> {
+    const prev = this.#locks.get(req.room_id) ?? Promise.resolve();
+    const run = prev.then(() => this.#persistLocked(req), () => this.#persistLocked(req));
+    const tail = run.catch(() => undefined);
+    this.#locks.set(req.room_id, tail);
+    void tail.then(() => { if (this.#locks.get(req.room_id) === tail) this.#locks.delete(req.room_id); });
+    return run;
+  }
+
+  async #persistLocked(req: PersistRequest): Promise<PersistResult> {
+    const state = await this.#state(req.room_id);
+    const working = req.drafts.some((d) => d.state_key !== undefined) ? state.clone() : state;
+    const results: (StoredEvent | undefined)[] = [];
+    const fresh: StoredEvent[] = [];
+    let depth = state.depth;
+    for (const draft of req.drafts) {
+      const existing = draft.txn_key ? await eventByTxn(this.#pool, draft.txn_key) : undefined;
+      if (existing) { results.push(existing); continue; }
+      const size = Buffer.byteLength(JSON.stringify(draft.content));
+      if (size > MAX_EVENT_BYTES) throw new MatrixError('M_TOO_LARGE', `event content is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
+      const target = draft.type === 'm.room.redaction' && draft.redacts ? await getEvent(this.#pool, draft.redacts) : undefined;
+      authorize(draft, working, target && target.room_id === req.room_id ? target : undefined);
+      const event = this.#build(req.room_id, draft, ++depth, working);
+      if (event.state_key !== undefined) working.apply(event);
+      fresh.push(event);
+      results.push(event);
+    }
+    if (fresh.length > 0) await this.#write(req, fresh, working, depth);
+    return { events: results.map((e) => ({ event_id: e!.event_id, stream_ordering: e!.stream_ordering })) };
+  }
+
+  #build(roomId: string, d: EventDraft, depth: number, state: RoomState): StoredEvent {
+    const content = d.type === 'm.room.redaction' && d.redacts ? { ...d.content, redacts: d.redacts } : d.content;
+    const prev = d.state_key !== undefined ? state.get(d.type, d.state_key)?.content : undefined;
+    return {
+      event_id: newEventId(), room_id: roomId, type: d.type, state_key: d.state_key, sender: d.sender, content,
+      origin_server_ts: Date.now(), stream_ordering: 0, depth, txn_key: d.txn_key, prev_content: prev ?? null,
+    };
+  }
+
+  async #write(req: PersistRequest, events: StoredEvent[], state: RoomState, depth: number): Promise<void> {
+    const gen = this.#bus.writer('events');
+    const ids = await gen.allocate(events.length);
+    events.forEach((e, i) => { e.stream_ordering = ids[i]!; });
+    try {
+      await inTransaction(this.#pool, async (c) => {
+        if (req.create) await insertRoom(c, req.room_id, req.create);
+        await insertEvents(c, events, this.#instance);
+      });
+    } catch (err) {
+      this.#states.delete(req.room_id);
+      gen.finish(ids);
+      throw translateDbError(err);
+    }
+    state.depth = depth;
+    this.#remember(req.room_id, state);
+    for (const e of events) this.#bus.rdata('events', e.stream_ordering, { room_id: e.room_id, event_id: e.event_id, type: e.type, state_key: e.state_key, sender: e.sender });
+    gen.finish(ids);
+  }
+
+  async #state(roomId: string): Promise<RoomState> {
+    const cached = this.#states.get(roomId);
+    if (cached) return cached;
+    const { events, depth } = await currentState(this.#pool, roomId);
+    const s = RoomState.from(events, depth);
+    if (s.exists) this.#remember(roomId, s);
+    return s;
+  }
+
+  #remember(roomId: string, s: RoomState): void {
+    this.#states.delete(roomId);
+    this.#states.set(roomId, s);
+    if (this.#states.size > CACHE_ROOMS) this.#states.delete(this.#states.keys().next().value!);
+  }
+}
+
+async function insertRoom(c: pg.PoolClient, roomId: string, create: NonNullable<PersistRequest['create']>): Promise<void> {
+  await c.query('INSERT INTO rooms (room_id, creator, room_version, is_public, created_ts) VALUES ($1,$2,$3,$4,$5)', [roomId, create.creator, create.room_version, create.is_public, Date.now()]);
+  if (create.alias) await c.query('INSERT INTO room_aliases (alias, room_id, creator) VALUES ($1,$2,$3)', [create.alias, roomId, create.creator]);
+}
+
+/** Unique violations on an alias mean the alias is taken (spec: createRoom 400 M_ROOM_IN_USE). */
+function translateDbError(err: unknown): unknown {
+  const e = err as { code?: string; constraint?: string };
+  if (e.code === '23505' && e.constraint === 'room_aliases_pkey') return new MatrixError('M_ROOM_IN_USE', 'room alias already taken');
+  return err;
+}

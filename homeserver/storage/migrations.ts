@@ -1,0 +1,55 @@
+/**
+ * Versioned schema migrations. Main applies them at start under a PostgreSQL advisory lock (two
+ * mains racing cannot both migrate); workers wait until the schema reaches the version they were
+ * built for, so a worker never runs against a half-built database (issue 5, point 2).
+ */
+import type pg from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MIGRATIONS } from './schema-sql.ts';
+
+const LOCK_KEY = 0x5357_4859; // 'SWHY'
+
+/** The schema version this code needs. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies pending migrations (main only). Each migration runs in its own transaction. */
+export async function migrate(pool: pg.Pool): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL, applied_ts bigint NOT NULL)');
+    let current = await currentVersion(client);
+    for (; current < MIGRATIONS.length; current++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(MIGRATIONS[current]!);
+        await client.query('INSERT INTO schema_version (version, applied_ts) VALUES ($1, $2)', [current + 1, Date.now()]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+    return current;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+}
+
+async function currentVersion(q: pg.PoolClient | pg.Pool): Promise<number> {
+  const r = await q.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+  return r.rows[0]?.v ?? 0;
+}
+
+/** Waits (workers) until main has migrated to SCHEMA_VERSION. */
+export async function waitForSchema(pool: pg.Pool, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await currentVersion(pool)) >= SCHEMA_VERSION) return;
+    } catch { /* table not created yet */ }
+    if (Date.now() > deadline) throw new Error(`database schema did not reach version ${SCHEMA_VERSION}: is main running?`);
+    await sleep(200);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Writer-side stream ID generation for one stream on one writer, after Synapse's
+ * MultiWriterIdGenerator: IDs come from a PostgreSQL sequence shared by every writer of the stream;
+ * the writer tracks the IDs it has allocated but not yet persisted, and its persisted-up-to
+ * position is "one below the lowest in-flight ID", or, when nothing is in flight, the highest
+ * position it knows any writer (or the sequence) reached — its own future IDs are all above that.
+ *
+ * The idle advance must not race an allocation whose `nextval` is on the wire: `#pending` counts
+ * allocations not yet registered as in flight, and `#epoch` detects one starting during an async
+ * sequence read.
+ */
+import type pg from 'pg';
+import type { StreamName } from '../config/deployment.ts';
+
+/** Where a writer announces that its position moved (the replication bus). */
+export type PositionSink = (stream: StreamName, instance: string, prev: number, next: number) => void;
+
+/** The sequence behind each stream (homeserver/storage/schema-sql.ts). */
+export const SEQUENCES: Record<StreamName, string> = {
+  events: 'events_stream_seq',
+  typing: 'typing_seq',
+  to_device: 'to_device_seq',
+  account_data: 'account_data_seq',
+  receipts: 'receipts_seq',
+  presence: 'presence_seq',
+  device_lists: 'device_lists_seq',
+};
+
+/** One stream's ID generator on one writer. */
+export class WriterIdGen {
+  readonly stream: StreamName;
+  readonly instance: string;
+  readonly #pool: pg.Pool;
+  readonly #sink: PositionSink;
+  readonly #inFlight = new Set<number>();
+  #pending = 0;
+  #epoch = 0;
+  #maxSeen = 0;
+  #position = 0;
+  #dbWrite: Promise<void> | undefined;
+  #dbDirty = false;
+
+  constructor(stream: StreamName, instance: string, pool: pg.Pool, sink: PositionSink) {
+    this.stream = stream;
+    this.instance = instance;
+    this.#pool = pool;
+    this.#sink = sink;
+  }
+
+  /** This writer's persisted-up-to position. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Allocates `n` IDs and marks them in flight. */
+  async allocate(n = 1): Promise<number[]> {
+    this.#pending++;
+    this.#epoch++;
+    try {
+      const r = await this.#pool.query<{ id: string }>(`SELECT nextval('${SEQUENCES[this.stream]}') AS id FROM generate_series(1, $1)`, [n]);
+      const ids = r.rows.map((row) => Number(row.id));
+      for (const id of ids) this.#inFlight.add(id);
+      return ids;
+    } finally {
+      this.#pending--;
+    }
+  }
+
+  /** Marks IDs persisted (or abandoned: an unused ID is vacuously persisted) and recomputes. */
+  finish(ids: readonly number[]): void {
+    for (const id of ids) {
+      this.#inFlight.delete(id);
+      if (id > this.#maxSeen) this.#maxSeen = id;
+    }
+    this.#recompute();
+  }
+
+  /** Another writer announced `position`: when idle, we may claim it too. */
+  heard(position: number): void {
+    if (position <= this.#maxSeen || !this.#idle()) return;
+    this.#maxSeen = position;
+    this.#recompute();
+  }
+
+  /** Reads the sequence and, if idle throughout, advances to it (start-up and periodic tick). */
+  async syncWithSequence(): Promise<void> {
+    if (!this.#idle()) return;
+    const epoch = this.#epoch;
+    const r = await this.#pool.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${SEQUENCES[this.stream]}`);
+    const row = r.rows[0]!;
+    const value = row.is_called ? Number(row.last_value) : 0;
+    if (epoch !== this.#epoch || !this.#idle() || value <= this.#maxSeen) return;
+    this.#maxSeen = value;
+    this.#recompute();
+  }
+
+  #idle(): boolean {
+    return this.#pending === 0 && this.#inFlight.size === 0;
+  }
+
+  #recompute(): void {
+    let next = this.#maxSeen;
+    if (this.#inFlight.size > 0) next = Math.min(...this.#inFlight) - 1;
+    if (next <= this.#position) return;
+    const prev = this.#position;
+    this.#position = next;
+    this.#sink(this.stream, this.instance, prev, next);
+    this.#persistPosition();
+  }
+
+  /** Writes the position to stream_positions, coalescing bursts into one write at a time. */
+  #persistPosition(): void {
+    if (this.#dbWrite) { this.#dbDirty = true; return; }
+    const position = this.#position;
+    this.#dbWrite = this.#pool
+      .query(
+        `INSERT INTO stream_positions (stream_name, instance_name, stream_id) VALUES ($1, $2, $3)
+         ON CONFLICT (stream_name, instance_name) DO UPDATE SET stream_id = GREATEST(stream_positions.stream_id, EXCLUDED.stream_id)`,
+        [this.stream, this.instance, position],
+      )
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.#dbWrite = undefined;
+        if (this.#dbDirty) { this.#dbDirty = false; this.#persistPosition(); }
+      });
+  }
+
+  /** Resolves when no position write is outstanding (clean shutdown). */
+  async flushed(): Promise<void> {
+    while (this.#dbWrite) await this.#dbWrite;
+  }
+}

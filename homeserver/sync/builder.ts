@@ -1,0 +1,95 @@
+/**
+ * Builds a sync response for the range (since, to] of every stream (spec: GET /_matrix/client/v3/sync).
+ * `to` is this process's safe token, so nothing above it is read; a stream whose positions did
+ * not move is not queried at all, which keeps an idle incremental sync to two indexed queries.
+ */
+import type { Homeserver } from '../context.ts';
+import type { Requester } from '../http/types.ts';
+import { roomAllowed, type Filter } from '../rooms/filter.ts';
+import { membershipsAt, roomsWithEvents } from '../storage/events.ts';
+import { accountDataIn, deviceListChanges, oneTimeKeyCounts, presenceIn, receiptsIn, toDeviceIn, typingIn } from '../storage/ephemeral.ts';
+import { formatStreamToken, type StreamToken } from '../streams/token.ts';
+import { inviteState, timelineAndState } from './rooms.ts';
+
+/** A built response plus what the long-poll loop needs to wait on. */
+export interface SyncResult {
+  body: Record<string, unknown>;
+  empty: boolean;
+  joinedRooms: string[];
+}
+
+const ZERO: StreamToken = { events: 0, typing: 0, receipts: 0, to_device: 0, account_data: 0, presence: 0, device_lists: 0 };
+
+/** Builds one response. `since` undefined = initial sync. */
+export async function buildSync(hs: Homeserver, who: Requester, since: StreamToken | undefined, to: StreamToken, filter: Filter, fullState: boolean): Promise<SyncResult> {
+  const from = since ?? ZERO;
+  const full = since === undefined || fullState;
+  const memberships = (await membershipsAt(hs.pool, who.userId, to.events)).filter((m) => roomAllowed(filter, m.room_id));
+  const joined = memberships.filter((m) => m.membership === 'join').map((m) => m.room_id);
+  const range = (s: keyof StreamToken) => ({ from: from[s], to: to[s] });
+  const [withEvents, typing, receipts, accountData] = await Promise.all([
+    full ? Promise.resolve(new Set(joined)) : roomsWithEvents(hs.pool, joined, from.events, to.events),
+    typingIn(hs.pool, joined, full ? { from: 0, to: to.typing } : range('typing')),
+    receiptsIn(hs.pool, joined, full ? { from: 0, to: to.receipts } : range('receipts')),
+    accountDataIn(hs.pool, who.userId, full ? { from: 0, to: to.account_data } : range('account_data')),
+  ]);
+  const join: Record<string, unknown> = {};
+  const leave: Record<string, unknown> = {};
+  const invite: Record<string, unknown> = {};
+  for (const m of memberships) {
+    const changed = m.stream_ordering > from.events;
+    if (m.membership === 'join') {
+      const newJoin = !full && changed;
+      const touched = withEvents.has(m.room_id) || typing.has(m.room_id) || receipts.has(m.room_id) || accountData.has(m.room_id);
+      if (!full && !newJoin && !touched) continue;
+      const ts = withEvents.has(m.room_id) || full || newJoin
+        ? await timelineAndState(hs, who, filter, { roomId: m.room_id, since: full || newJoin ? 0 : from.events, upTo: to.events, full: full || newJoin })
+        : { timeline: { events: [], limited: false, prev_batch: `s${to.events}` }, state: { events: [] } };
+      join[m.room_id] = { ...ts, ...ephemeralOf(m.room_id, typing, receipts, accountData), unread_notifications: { highlight_count: 0, notification_count: 0 }, summary: {} };
+    } else if (m.membership === 'invite' && (full || changed)) {
+      invite[m.room_id] = { invite_state: { events: await inviteState(hs, m.room_id, m.stream_ordering) } };
+    } else if ((m.membership === 'leave' || m.membership === 'ban') && changed && (!full || filter.room?.include_leave)) {
+      leave[m.room_id] = await timelineAndState(hs, who, filter, { roomId: m.room_id, since: full ? 0 : from.events, upTo: m.stream_ordering, full: false });
+    }
+  }
+  return finish(hs, who, { from, to, full, joined, join, leave, invite, accountData });
+}
+
+function ephemeralOf(roomId: string, typing: Map<string, string[]>, receipts: Map<string, unknown>, accountData: Map<string, { type: string; content: unknown }[]>) {
+  const events: unknown[] = [];
+  const t = typing.get(roomId);
+  if (t) events.push({ type: 'm.typing', content: { user_ids: t } });
+  const r = receipts.get(roomId);
+  if (r) events.push({ type: 'm.receipt', content: r });
+  return { ephemeral: { events }, account_data: { events: accountData.get(roomId) ?? [] } };
+}
+
+interface Parts {
+  from: StreamToken; to: StreamToken; full: boolean; joined: string[];
+  join: Record<string, unknown>; leave: Record<string, unknown>; invite: Record<string, unknown>;
+  accountData: Map<string, { type: string; content: unknown }[]>;
+}
+
+async function finish(hs: Homeserver, who: Requester, p: Parts): Promise<SyncResult> {
+  const range = (s: keyof StreamToken) => ({ from: p.full && s !== 'to_device' ? 0 : p.from[s], to: p.to[s] });
+  const [toDevice, presence, changed, otk] = await Promise.all([
+    toDeviceIn(hs.pool, who.userId, who.deviceId, range('to_device'), 100),
+    presenceIn(hs.pool, who.userId, p.joined, range('presence')),
+    p.full ? Promise.resolve([]) : deviceListChanges(hs.pool, p.joined, who.userId, range('device_lists')),
+    oneTimeKeyCounts(hs.pool, who.userId, who.deviceId),
+  ]);
+  const next = { ...p.to };
+  if (toDevice.length === 100) next.to_device = toDevice[toDevice.length - 1]!.stream_id;
+  const now = Date.now();
+  const body = {
+    next_batch: formatStreamToken(next),
+    rooms: { join: p.join, invite: p.invite, leave: p.leave, knock: {} },
+    account_data: { events: p.accountData.get('') ?? [] },
+    to_device: { events: toDevice.map((m) => m.message) },
+    presence: { events: presence.map((x) => ({ type: 'm.presence', sender: x.user_id, content: { presence: x.state, status_msg: x.status_msg ?? undefined, last_active_ago: now - Number(x.last_active_ts), currently_active: x.currently_active } })) },
+    device_lists: { changed, left: [] },
+    device_one_time_keys_count: otk,
+  };
+  const empty = Object.keys(p.join).length + Object.keys(p.leave).length + Object.keys(p.invite).length + toDevice.length + presence.length + changed.length + body.account_data.events.length === 0;
+  return { body, empty, joinedRooms: p.joined };
+}

@@ -1,0 +1,64 @@
+/**
+ * The per-room parts of a sync response (spec: GET /sync, "Joined Room", "Left Room"): the
+ * timeline with `limited` and `prev_batch`, the state before the timeline (everything for an
+ * initial sync or a new join; the changes since `since` for a limited incremental one; lazily
+ * loaded members when the filter asks), and the room's ephemeral events and account data.
+ */
+import type { Homeserver } from '../context.ts';
+import type { Requester } from '../http/types.ts';
+import { toClient, type StoredEvent } from '../rooms/event.ts';
+import { matches, type Filter } from '../rooms/filter.ts';
+import { filterVisible, loadVisibility } from '../rooms/visibility.ts';
+import { roomEventsBackward, stateAt } from '../storage/events.ts';
+
+/** What one room's section is built from. */
+export interface RoomSyncInput {
+  roomId: string;
+  /** Lower bound (exclusive) of the timeline; 0 for a full section. */
+  since: number;
+  /** Upper bound (inclusive). */
+  upTo: number;
+  /** Full state (initial sync, full_state, new join) vs the delta. */
+  full: boolean;
+}
+
+/** Timeline and state of one room. */
+export async function timelineAndState(hs: Homeserver, who: Requester, filter: Filter, input: RoomSyncInput) {
+  const limit = filter.room?.timeline?.limit ?? 10;
+  const raw = await roomEventsBackward(hs.pool, input.roomId, input.upTo, input.since, limit + 1);
+  const limited = raw.length > limit;
+  const window = raw.slice(0, limit).reverse();
+  const vis = await loadVisibility(hs.pool, input.roomId, who.userId);
+  const timeline = filterVisible(vis, window).filter((e) => matches(filter.room?.timeline, e));
+  const startAt = window[0] ? window[0].stream_ordering - 1 : input.upTo;
+  let state: StoredEvent[] = [];
+  if (input.full || limited) {
+    const before = await stateAt(hs.pool, input.roomId, startAt);
+    state = input.full ? before : before.filter((e) => e.stream_ordering > input.since);
+  }
+  state = lazyMembers(filter, state, timeline, who.userId).filter((e) => matches(filter.room?.state, e));
+  const now = Date.now();
+  const txnFor = `${who.userId}|${who.deviceId}`;
+  return {
+    timeline: { events: timeline.map((e) => toClient(e, now, txnFor)), limited, prev_batch: `s${startAt}` },
+    state: { events: state.map((e) => toClient(e, now)) },
+  };
+}
+
+/** Lazy-loading members (spec: "Lazy-loading room members"): only members who sent timeline events, plus self. */
+function lazyMembers(filter: Filter, state: StoredEvent[], timeline: StoredEvent[], me: string): StoredEvent[] {
+  if (!filter.room?.state?.lazy_load_members) return state;
+  const senders = new Set(timeline.map((e) => e.sender));
+  senders.add(me);
+  return state.filter((e) => e.type !== 'm.room.member' || senders.has(e.state_key ?? ''));
+}
+
+/** Stripped state shown with an invite (spec: "stripped state"). */
+export async function inviteState(hs: Homeserver, roomId: string, upTo: number): Promise<unknown[]> {
+  const keep = new Set(['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.canonical_alias', 'm.room.avatar', 'm.room.encryption', 'm.room.topic']);
+  const state = await stateAt(hs.pool, roomId, upTo);
+  return state
+    .filter((e) => keep.has(e.type) || e.type === 'm.room.member')
+    .filter((e) => e.type !== 'm.room.member' || e.content.membership === 'invite' || e.sender === e.state_key)
+    .map((e) => ({ type: e.type, state_key: e.state_key, sender: e.sender, content: e.content }));
+}
