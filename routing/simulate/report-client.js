@@ -73,11 +73,12 @@
         return !x || !y || x.requests !== y.requests || x.down !== y.down;
       });
       if (!changed) return;
-      host.appendChild(chart('compare-' + u.name, u.name + ': before (top) and after (bottom) the change',
+      host.appendChild(chart('compare-' + u.name, u.name + ': before (upper bar, blue-grey) and after (lower bar, orange) the change',
         names.map(function (n) {
           var x = b.find(function (s) { return s.name === n; }) || { poolShare: 0, requests: 0, down: false };
           var y = u.servers.find(function (s) { return s.name === n; }) || { poolShare: 0, requests: 0, down: false };
-          return { label: n, bars: [
+          var tag = !x.requests && !b.some(function (s) { return s.name === n; }) ? ' (added)' : y.down ? ' (down)' : '';
+          return { label: n + tag, bars: [
             { share: x.poolShare, requests: x.requests, cls: 'before', data: { scenario: 'before', upstream: u.name, server: n, kind: 'compare' } },
             { share: y.poolShare, requests: y.requests, cls: y.down ? 'after down' : 'after', data: { scenario: 'after', upstream: u.name, server: n, kind: 'compare' } },
           ] };

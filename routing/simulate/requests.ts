@@ -17,6 +17,7 @@ export interface Draw {
   readonly roomZipf: Zipf;
   readonly originZipf: Zipf;
   readonly offsets: GroupOffsets;
+  readonly syncTimeout: string;
   counter: number;
 }
 
@@ -66,7 +67,7 @@ function client(category: Category, u: User, dev: Device, method: string, path: 
 function sync(d: Draw): GeneratedRequest {
   const u = user(d);
   const path = d.rng.next() < 0.05 ? '/_matrix/client/r0/sync' : `${C}/sync`;
-  return client('sync', u, device(d, u), 'GET', path, `since=${since(d)}&timeout=30000&filter=0`, null, u.index);
+  return client('sync', u, device(d, u), 'GET', path, `since=${since(d)}&timeout=${d.syncTimeout}&filter=0`, null, u.index);
 }
 
 function initialSync(d: Draw): GeneratedRequest {

@@ -43,10 +43,10 @@ function movement(m: Movement): string[] {
   return lines;
 }
 
-/** A left-aligned first column and right-aligned numeric columns (last column left-aligned when textual). */
+/** A table whose columns are left-aligned when a cell has letters (names, lists) and right-aligned when numeric. */
 function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const textual = (i: number): boolean => i === 0 || rows.some((r) => /[a-z]/i.test(r[i] ?? '') && !/%$/.test(r[i] ?? ''));
-  return all.map((r) => r.map((cell, i) => (textual(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+  const numeric = header.map((_, i) => i > 0 && rows.every((r) => /^[\d.,%]*$/.test(r[i] ?? '')));
+  return all.map((r) => r.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }

@@ -36,6 +36,8 @@ export interface TrafficOptions {
   mix?: Mix;
   /** Zipf exponent of user and room activity (default 1). */
   zipf?: number;
+  /** The `timeout` of incremental syncs, ms (default 30000 as clients send; the loadtest uses 0 so nothing long-polls). */
+  syncTimeoutMs?: number;
 }
 
 /** A deterministic request stream plus the meaning of its stickiness group ids. */
@@ -64,6 +66,7 @@ export function createTrafficModel(opts: TrafficOptions): TrafficModel {
     originZipf: createZipf(opts.origins, opts.zipf ?? 1),
     offsets: groupOffsets(world),
     counter: 0,
+    syncTimeout: String(opts.syncTimeoutMs ?? 30_000),
   };
   const cumulative = cumulativeShares(mix);
   return {

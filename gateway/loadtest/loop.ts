@@ -1,0 +1,46 @@
+/**
+ * The request loop shared by the scenarios: `connections` workers issue requests back to back
+ * (closed loop), or, with a rate, at scheduled times spread evenly over the run (open loop, so a
+ * slow target cannot lower the offered load — the coordinated-omission trap wrk falls into).
+ * Bounded: no request starts after the deadline, and anything still in flight `graceMs` later is
+ * aborted.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface LoopOptions {
+  readonly durationMs: number;
+  readonly connections: number;
+  /** Offered requests per second over all workers; null = as fast as the target answers. */
+  readonly rate: number | null;
+  /** How long in-flight requests may finish after the deadline (default 2000 ms). */
+  readonly graceMs?: number;
+}
+
+/**
+ * Runs `once` from `connections` workers until the deadline. `signal` aborts at deadline + grace.
+ * `scheduledAt` is when the request was due (open loop) or started (closed loop): measuring
+ * latency from it counts the time a request waited for a free connection.
+ */
+export async function runLoop(o: LoopOptions, once: (signal: AbortSignal, scheduledAt: number) => Promise<void>): Promise<{ elapsedMs: number }> {
+  const start = performance.now();
+  const deadline = start + o.durationMs;
+  const abort = new AbortController();
+  const hard = setTimeout(() => abort.abort(), o.durationMs + (o.graceMs ?? 2000));
+  let ticket = 0;
+  const worker = async (): Promise<void> => {
+    while (!abort.signal.aborted) {
+      let due = performance.now();
+      if (o.rate !== null) {
+        due = start + (ticket++ * 1000) / o.rate;
+        if (due >= deadline) return;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+      }
+      if (performance.now() >= deadline) return;
+      await once(abort.signal, due);
+    }
+  };
+  await Promise.all(Array.from({ length: o.connections }, worker));
+  clearTimeout(hard);
+  return { elapsedMs: Math.min(performance.now(), deadline + (o.graceMs ?? 2000)) - start };
+}
