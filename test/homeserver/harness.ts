@@ -105,7 +105,7 @@ export class Client {
   }
 
   async sync(params: Record<string, string | number> = {}): Promise<any> {
-    const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    const q = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
     return this.ok('GET', `/_matrix/client/v3/sync?${q}`);
   }
 }
