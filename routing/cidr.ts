@@ -158,6 +158,17 @@ export function normalizeIp(ip: string): string {
   return ip;
 }
 
+/** `[v6]:port` → `v6`, `1.2.3.4:port` → `1.2.3.4`; some proxies append ports to X-Forwarded-For entries. */
+export function stripPort(entry: string): string {
+  if (entry.charCodeAt(0) === 91) {
+    const close = entry.indexOf(']');
+    return close > 0 ? entry.slice(1, close) : entry;
+  }
+  const colon = entry.indexOf(':');
+  if (colon > 0 && entry.indexOf('.') > 0 && entry.indexOf(':', colon + 1) < 0) return entry.slice(0, colon);
+  return entry;
+}
+
 /**
  * A set of CIDRs answering "is this address inside?". Invalid CIDRs throw at construction (so
  * configuration errors surface at load time); an unparsable address is simply not a member.

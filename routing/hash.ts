@@ -66,7 +66,7 @@ export function ringHash(key: string): number {
  */
 export function sha256LittleEndianMod(key: string, n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`shard count must be a positive integer, got ${n}`);
-  const digest = oneShotHash('sha256', Buffer.from(key, 'utf8'), 'buffer');
+  const digest = oneShotHash('sha256', key, 'buffer'); // a string input is hashed as UTF-8
   let acc = 0;
   for (let i = digest.length - 1; i >= 0; i--) acc = (acc * 256 + digest[i]!) % n;
   return acc;

@@ -6,10 +6,9 @@
  */
 import type { KeySpec } from '../config/routes-schema.ts';
 import type { KeyExtractor, RouteRequest } from './types.ts';
-import { CidrSet, normalizeIp } from './cidr.ts';
+import { CidrSet, normalizeIp, stripPort } from './cidr.ts';
 
 export { CidrSet } from './cidr.ts';
-
 /** Options shared by every extractor of one routes.yaml. */
 export interface KeyOptions {
   /** CIDRs of proxies whose X-Forwarded-For is believed (routes.yaml `trusted_proxies`). */
@@ -59,14 +58,36 @@ export function queryParam(query: string, name: string, ignoreCase = false): str
   return null;
 }
 
-/** Percent-decodes (RFC 3986 §2.1; `+` stays `+`); malformed escapes leave the text as it came. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const lower = c | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}
+
+/**
+ * Percent-decodes (RFC 3986 §2.1; `+` stays `+`) exactly as decodeURIComponent does, with a
+ * fast path for ASCII escapes such as `%21` and `%3A` (what clients send for room IDs);
+ * malformed escapes leave the whole text as it came.
+ */
 export function percentDecode(s: string): string {
-  if (s.indexOf('%') < 0) return s;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
+  let pct = s.indexOf('%');
+  if (pct < 0) return s;
+  let out = '';
+  let from = 0;
+  for (; pct >= 0; pct = s.indexOf('%', from)) {
+    const hi = hexDigit(s.charCodeAt(pct + 1));
+    const lo = hexDigit(s.charCodeAt(pct + 2));
+    if (hi < 0 || lo < 0 || hi >= 8) {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    }
+    out += s.slice(from, pct) + String.fromCharCode(hi * 16 + lo);
+    from = pct + 3;
   }
+  return out + s.slice(from);
 }
 
 /**
@@ -148,17 +169,6 @@ export function roomId(req: RouteRequest): string | null {
   return end > start ? percentDecode(p.slice(start, end)) : null;
 }
 
-/** `[v6]:port` → `v6`, `1.2.3.4:port` → `1.2.3.4`; some proxies append ports to X-Forwarded-For entries. */
-function stripPort(entry: string): string {
-  if (entry.charCodeAt(0) === 91) {
-    const close = entry.indexOf(']');
-    return close > 0 ? entry.slice(1, close) : entry;
-  }
-  const colon = entry.indexOf(':');
-  if (colon > 0 && entry.indexOf('.') > 0 && entry.indexOf(':', colon + 1) < 0) return entry.slice(0, colon);
-  return entry;
-}
-
 /**
  * source_ip: the socket peer, or — only when that peer is a trusted proxy — the rightmost
  * X-Forwarded-For address that is not itself trusted (every hop to its right was appended by a
@@ -182,9 +192,7 @@ export function clientIp(req: RouteRequest, trusted: CidrSet): string {
   return client;
 }
 
-function isOws(c: number): boolean {
-  return c === 32 || c === 9;
-}
+const isOws = (c: number): boolean => c === 32 || c === 9;
 
 /** Reads a quoted-string starting at the opening quote; backslash escapes are removed. */
 function readQuoted(h: string, i: number): [string, number] {

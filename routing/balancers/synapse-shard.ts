@@ -15,10 +15,14 @@ import { sha256LittleEndianMod } from '../hash.ts';
 import { missingKey, usable } from './eligible.ts';
 import { createFallback, type FallbackPolicy } from './fallback.ts';
 
+/** Remembered key → shard indexes: sha256 costs over a microsecond, and busy rooms repeat. */
+const CACHE_LIMIT = 16_384;
+
 export class SynapseShardBalancer implements Balancer {
   readonly policy = 'synapse_shard';
   readonly #servers: readonly ServerState[];
   readonly #fallback: Balancer;
+  readonly #cache = new Map<string, number>();
 
   constructor(servers: readonly ServerState[], fallback: FallbackPolicy) {
     this.#servers = servers;
@@ -28,7 +32,17 @@ export class SynapseShardBalancer implements Balancer {
   /** The owning server of `key`, or null when it is unusable; the fallback policy when there is no key. */
   pick(key: string | null, exclude?: ReadonlySet<ServerState>): ServerState | null {
     if (missingKey(key)) return this.#fallback.pick(null, exclude);
-    const owner = this.#servers[sha256LittleEndianMod(key, this.#servers.length)]!;
+    const owner = this.#servers[this.#shard(key)]!;
     return usable(owner, exclude) ? owner : null;
+  }
+
+  #shard(key: string): number {
+    let index = this.#cache.get(key);
+    if (index === undefined) {
+      index = sha256LittleEndianMod(key, this.#servers.length);
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+      this.#cache.set(key, index);
+    }
+    return index;
   }
 }

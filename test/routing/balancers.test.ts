@@ -83,6 +83,16 @@ test('synapse_shard: sha256 little-endian modulo the writer count, in config ord
   assert.equal(big % 2n, BigInt(digest[0]! & 1)); // the least significant bit lives in byte 0
 });
 
+test('synapse_shard: repeated keys (cached) keep their owner, across more keys than the cache holds', () => {
+  const servers = [server('p0'), server('p1'), server('p2'), server('p3'), server('p4')];
+  const b = createBalancer({ policy: 'synapse_shard', key: 'room_id', fallback: 'round_robin' }, servers);
+  const rooms = Array.from({ length: 20_000 }, (_, i) => `!busy${i}:example.org`);
+  for (let round = 0; round < 2; round++) {
+    for (const room of rooms.filter((_, i) => i % 97 === round)) assert.equal(b.pick(room), servers[synapseIndex(room, 5)]);
+    for (const room of rooms) b.pick(room);
+  }
+});
+
 test('synapse_shard: non-ASCII keys hash as UTF-8, as Python key.encode("utf8")', () => {
   const servers = [server('p0'), server('p1'), server('p2')];
   const b = createBalancer({ policy: 'synapse_shard', key: 'room_id', fallback: 'round_robin' }, servers);

@@ -68,6 +68,22 @@ test('the walk gives up after 21 unusable points and falls back to round robin',
   assert.equal(b.pick('k1'), null);
 });
 
+test('a failed or already-tried server is skipped like `down`, and its keys return on recovery', () => {
+  const servers = [server(8013), server(8037), server(8038), server(8039)];
+  const b = nginxHash(servers);
+  const downRing = nginxHash([server(8013), server(8037, 1, true), server(8038), server(8039)]);
+  const keys = Array.from({ length: 3000 }, (_, i) => `@u${i}:example.org`);
+  const before = keys.map((k) => b.pick(k)!.name);
+  const retried = keys.map((k) => b.pick(k, new Set([servers[1]!]))!.name);
+  servers[1]!.available = false;
+  const during = keys.map((k) => b.pick(k)!.name);
+  assert.deepEqual(during, keys.map((k) => downRing.pick(k)!.name));
+  assert.deepEqual(retried, during);
+  keys.forEach((_, i) => { if (before[i] !== 'w8037') assert.equal(during[i], before[i]); });
+  servers[1]!.available = true;
+  assert.deepEqual(keys.map((k) => b.pick(k)!.name), before);
+});
+
 interface Layout { readonly name: string; readonly servers: ServerState[]; readonly key: string }
 
 /** The two maps of workers.md "Load balancing" (with the `<username>` group name the seed copy lost). */
