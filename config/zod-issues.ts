@@ -5,7 +5,7 @@
  * Re-exported by config/yaml.ts, which is where callers import it from.
  */
 import { z } from 'zod';
-import { choiceHint, type ConfigIssue, type IssueCode } from './errors.ts';
+import { choiceHint, nearest, type ConfigIssue, type IssueCode } from './errors.ts';
 import type { YamlSource } from './yaml.ts';
 
 type Path = (string | number)[];
@@ -37,19 +37,14 @@ function convert(ctx: Ctx, issue: Issue, prefix: Path): void {
   };
   switch (issue.code) {
     case 'unrecognized_keys':
-      for (const key of issue.keys) {
-        const allowed = ctx.schema ? allowedKeys(ctx.schema, path, ctx.src.value) : [];
-        const hint = allowed.length > 0 ? choiceHint(key, allowed, 'allowed keys') : undefined;
-        push([...path, key], `unknown key '${key}'${where(path)}`, 'unknown_key', hint, true);
-      }
-      return;
+      return unknownKeys(ctx, issue.keys, path, push);
     case 'invalid_union':
       return convertUnion(ctx, issue, path, value, push);
     case 'invalid_type':
-      if (value === undefined && path.length > 0) {
-        push(path.slice(0, -1), `missing required key '${String(path.at(-1))}'${where(path.slice(0, -1))}`, 'missing_key');
-      } else {
+      if (value !== undefined || path.length === 0) {
         push(path, `expected ${issue.expected}, got ${typeName(value)}${where(path)}`, 'invalid_type');
+      } else if (!misspelled(ctx, path)) {
+        push(path.slice(0, -1), `missing required key '${String(path.at(-1))}'${where(path.slice(0, -1))}`, 'missing_key');
       }
       return;
     case 'invalid_value': {
@@ -57,9 +52,45 @@ function convert(ctx: Ctx, issue: Issue, prefix: Path): void {
       push(path, `invalid value ${JSON.stringify(value)}${where(path)}`, 'invalid_value', choiceHint(String(value), options, 'expected one of'));
       return;
     }
+    case 'too_small':
+    case 'too_big':
+      return push(path, `${boundMessage(issue, value)}${where(path)}`, 'invalid_value');
     default:
       push(path, `${issue.message}${where(path)}`, 'invalid_value');
   }
+}
+
+function unknownKeys(ctx: Ctx, keys: readonly string[], path: Path, push: Push): void {
+  const allowed = ctx.schema ? allowedKeys(ctx.schema, path, ctx.src.value) : [];
+  for (const key of keys) {
+    if (allowed.includes(key)) {
+      // Valid in another member of a union (e.g. `{header: x, query: y}` as a key): one form only.
+      const shape = schemaAt(ctx.schema!, path, ctx.src.value);
+      push([...path, key], `'${key}' cannot be combined with the other keys here${where(path)}`, 'unknown_key', shape ? `expected ${describe(shape)}` : undefined, true);
+    } else {
+      push([...path, key], `unknown key '${key}'${where(path)}`, 'unknown_key', allowed.length > 0 ? choiceHint(key, allowed, 'allowed keys') : undefined, true);
+    }
+  }
+}
+
+/** True when the missing key at `path` is present under a misspelt name (reported as unknown key). */
+function misspelled(ctx: Ctx, path: Path): boolean {
+  const parent = path.slice(0, -1);
+  const here = valueAt(ctx.src.value, parent);
+  if (!ctx.schema || typeof here !== 'object' || here === null) return false;
+  const allowed = allowedKeys(ctx.schema, parent, ctx.src.value);
+  return Object.keys(here).some((k) => !allowed.includes(k) && nearest(k, allowed) === path.at(-1));
+}
+
+/** zod's own bound messages ("Too small: expected number to be >=1") reworded; custom messages kept. */
+function boundMessage(issue: Extract<Issue, { code: 'too_small' | 'too_big' }>, value: unknown): string {
+  if (!/^Too (small|big)/.test(issue.message)) return issue.message;
+  const small = issue.code === 'too_small';
+  const limit = small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum;
+  const op = `${small ? '>' : '<'}${issue.inclusive ? '=' : ''}`;
+  if (issue.origin === 'array') return `needs ${small ? 'at least' : 'at most'} ${String(limit)} item(s)`;
+  if (issue.origin === 'string') return `needs ${small ? 'at least' : 'at most'} ${String(limit)} character(s)`;
+  return `must be ${op} ${String(limit)}, got ${JSON.stringify(value)}`;
 }
 
 type Push = (at: Path, message: string, code: IssueCode, hint?: string, key?: boolean) => void;

@@ -155,7 +155,8 @@ default_upstream: gone
     upstream: main
     long_poll: yes please
 `);
-  assert.deepEqual(where(schema), ['9:5 error missing_key', '10:5 error unknown_key', '12:16 error invalid_type']);
+  assert.deepEqual(where(schema), ['10:5 error unknown_key', '12:16 error invalid_type']);
+  assert.equal(schema[0]!.hint, "did you mean 'match'?");
 });
 
 test('schema errors and the semantic errors of the parts the schema accepted come in one report', () => {

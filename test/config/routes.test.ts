@@ -159,3 +159,22 @@ test('loadRoutesFile reads from disk and names the file; a missing file is a Con
   });
   assert.throws(() => loadRoutesFile(join(dir, 'nope.yaml')), /nope\.yaml:1:1: error: cannot read .*file not found/);
 });
+
+test('a misspelt required key is one unknown-key error, not also a missing key', () => {
+  const issues = rejected('upstream:\n  main:\n    servers: [{name: m, url: "http://127.0.0.1:1"}]\n');
+  assert.deepEqual(where(issues), ['1:1 error unknown_key']);
+  assert.equal(issues[0]!.hint, "did you mean 'upstreams'?");
+});
+
+test('two forms of a union combined, and numeric bounds, get plain messages', () => {
+  const issues = rejected(`upstreams:
+  main:
+    servers: [{name: m, url: "http://127.0.0.1:1", weight: 0}]
+    balance: {policy: consistent_hash, key: {header: x, query: y}, bounded_load: 1}
+`);
+  assert.deepEqual(where(issues), ['3:60 error invalid_value', '4:57 error unknown_key', '4:82 error invalid_value']);
+  assert.equal(issues[0]!.message, 'must be >= 1, got 0 in upstreams.main.servers[0].weight');
+  assert.match(issues[1]!.message, /^'query' cannot be combined with the other keys here/);
+  assert.match(issues[1]!.hint!, /\{header\} or \{query\} or \{cookie\}/);
+  assert.equal(issues[2]!.message, 'must be > 1, got 1 in upstreams.main.balance.bounded_load');
+});
