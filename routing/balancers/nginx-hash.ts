@@ -5,6 +5,9 @@
  * nginx `server` line (host:port); `down` servers keep their points and are skipped at lookup.
  * Lookup: the first point ≥ crc32(key), walking clockwise over at most 21 points (nginx's
  * `tries > 20`), then round robin; an empty key or a single server also means round robin.
+ * Differences, both edge cases: each pick starts a fresh 21-point budget (nginx spends one budget
+ * across a request's retries), and a 32-bit point collision keeps the lower server index (nginx's
+ * qsort order is libc-dependent).
  */
 import type { Balancer, ServerState } from '../types.ts';
 import { crc32, crc32Key } from '../hash.ts';
