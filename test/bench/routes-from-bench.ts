@@ -7,7 +7,8 @@
  * Mapping: pools → upstreams; each target (pool + balance) → the route's upstream and balance
  * override (`rr` → round_robin, `hash:mxid_localpart` → consistent_hash on token_user,
  * `hash:room` → room_id, `hash:remote_addr` → source_ip; an empty key falls back to round robin as
- * in nginx); `target_if_no_since` → a preceding route with `since: absent_or_empty`.
+ * in nginx); `target_if_no_since` → a preceding route with `since: absent_or_empty`; the admin API is
+ * allowed from loopback (nginx and HAProxy there forward it from anyone).
  */
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
@@ -62,6 +63,9 @@ export function translate(bench: BenchRoutes, port: number): Record<string, unkn
     upstreams,
     routes,
     default_upstream: fallback.pool,
+    // nginx and HAProxy there forward /_synapse/admin/ from anyone; the gateway denies it on a
+    // public listener unless allowed, so the benchmark's loopback clients are allowed.
+    access: { admin_allow: ['127.0.0.0/8'] },
   };
 }
 

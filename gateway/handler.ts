@@ -1,0 +1,75 @@
+/**
+ * The per-request entry of the data plane: request hygiene, the routing decision from the current
+ * table (one reference, swapped atomically by a reload), denials (replication 404, admin 403),
+ * 503 when no server is available, then an Exchange (gateway/proxy.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RouteRequest } from '../routing/types.ts';
+import type { ListenerKind, RoutingTable } from '../routing/table.ts';
+import type { CidrSet } from '../routing/cidr.ts';
+import { clientIp } from '../routing/keys.ts';
+import { ProxyError, statusFor } from './errors.ts';
+import { Exchange, sendError, type ProxyContext } from './proxy.ts';
+import { badTarget, headerBytes } from './request-checks.ts';
+import type { RuntimeIndex, RouteRuntime } from './route-runtime.ts';
+
+/** The current routing generation: table + its per-route runtimes + trusted proxies. */
+export interface Generation {
+  readonly table: RoutingTable;
+  readonly runtimes: RuntimeIndex;
+  readonly trusted: CidrSet;
+  readonly maxHeader: number;
+}
+
+/** What the handler needs from the gateway. */
+export interface HandlerHost extends ProxyContext {
+  readonly generation: Generation;
+  /** A request that never reached an exchange finished (denied, malformed, no server). */
+  finishLocal(req: IncomingMessage, rt: RouteRuntime, upstream: string, status: number, error: string, start: number): void;
+  /** Called once per proxied request at its start (drain accounting). */
+  begin(): void;
+}
+
+/** Transaction-ID paths: PUT there is idempotent (client-server API "Transaction identifiers"; federation /send/{txnId}). */
+const TXN_PUT = /^\/_matrix\/(?:client\/[^/]+\/(?:rooms\/[^/]+\/(?:send\/[^/]+|redact\/[^/]+)|sendToDevice\/[^/]+)|federation\/v1\/send)\/[^/]+$/;
+
+/** True for requests a retry cannot duplicate (issue 3, point 4). */
+export function isIdempotent(method: string, path: string): boolean {
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return true;
+  return method === 'PUT' && TXN_PUT.test(path);
+}
+
+/** Handles one request that arrived on a listener of `kind`. */
+export function handleRequest(host: HandlerHost, req: IncomingMessage, res: ServerResponse, kind: ListenerKind): void {
+  const start = performance.now();
+  const gen = host.generation;
+  const url = req.url ?? '';
+  const bad = badTarget(url);
+  if (bad !== null) return local(host, req, res, gen.runtimes.fallback, gen.table.defaultUpstream.name, new ProxyError('bad_request', bad), start);
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const rr: RouteRequest = { method: req.method ?? 'GET', path, query: q < 0 ? '' : url.slice(q + 1), headers: req.headers, sourceIp: req.socket.remoteAddress ?? '' };
+  const d = gen.table.decide(rr, kind);
+  const rt = gen.runtimes.get(d.route);
+  if (d.denied !== undefined) {
+    const err = d.denied === 'replication' ? new ProxyError('replication_denied', 'not found') : new ProxyError('admin_denied', 'the admin API is not available here');
+    return local(host, req, res, rt, d.upstream, err, start);
+  }
+  if (rt.maxHeader < gen.maxHeader && headerBytes(req.rawHeaders) > rt.maxHeader) {
+    res.shouldKeepAlive = false;
+    return local(host, req, res, rt, d.upstream, new ProxyError('bad_request', 'request headers too large'), start, 431);
+  }
+  if (d.server === null) return local(host, req, res, rt, d.upstream, new ProxyError('no_server', `no server of upstream '${d.upstream}' is available`), start);
+  host.begin();
+  const trustedPeer = gen.trusted.size > 0 && gen.trusted.has(rr.sourceIp);
+  new Exchange(req, res, host, {
+    runtime: rt, upstream: d.upstream, balancer: d.balancer, key: d.key, server: d.server,
+    clientIp: trustedPeer ? clientIp(rr, gen.trusted) : rr.sourceIp, trustedPeer, idempotent: isIdempotent(rr.method, path),
+  }).run();
+}
+
+function local(host: HandlerHost, req: IncomingMessage, res: ServerResponse, rt: RouteRuntime, upstream: string, err: ProxyError, start: number, status = statusFor(err.code)): void {
+  if (status === 400 || status === 431) res.shouldKeepAlive = false;
+  sendError(res, status, err.message);
+  host.finishLocal(req, rt, upstream, status, err.code, start);
+}

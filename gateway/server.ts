@@ -1,0 +1,228 @@
+/**
+ * The running gateway: listeners, the current routing generation, upstream pools, health,
+ * metrics and logs, reload (issue 3, point 5) and graceful shutdown (point 6). A reload compiles
+ * a new table with the same ServerState store, so health survives, and swaps one reference;
+ * requests already in flight keep the generation they started with.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { loadRoutesFile } from '../config/routes.ts';
+import { ConfigError, formatIssue } from '../config/errors.ts';
+import type { RoutesConfig, ListenerConfig } from '../config/routes-schema.ts';
+import { compileTable, defaultServerStore } from '../routing/table.ts';
+import { CidrSet } from '../routing/cidr.ts';
+import type { ServerState, ServerStateStore } from '../routing/types.ts';
+import { AccessLog, eventLogger, redactUrl, type AccessLogTarget } from './access-log.ts';
+import { handleRequest, type Generation, type HandlerHost } from './handler.ts';
+import { HealthMonitor } from './health.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { ConnectionPool, parseTarget } from './pool.ts';
+import type { Exchange, ExchangeObserver } from './proxy.ts';
+import { onClientError } from './request-checks.ts';
+import { RuntimeIndex, type RouteRuntime } from './route-runtime.ts';
+import { handleAdmin } from './admin.ts';
+
+/** How the gateway is started (gateway/commands/serve.ts builds this from the command line). */
+export interface GatewayOptions {
+  readonly routesFile: string;
+  readonly accessLog: AccessLogTarget;
+  /** Longest wait for in-flight requests on SIGTERM (ms). */
+  readonly drainTimeout: number;
+  readonly log?: Logger;
+}
+
+/** One gateway process. */
+export class Gateway implements HandlerHost {
+  generation: Generation;
+  readonly options: GatewayOptions;
+  readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly health: HealthMonitor;
+  readonly accessLog: AccessLog;
+  readonly observer: ExchangeObserver;
+  readonly startedAt = Date.now();
+  reloads = { ok: 0, rejected: 0, last: null as null | { at: number; ok: boolean; errors: string[] } };
+  active = 0;
+  draining = false;
+  private readonly store: ServerStateStore = defaultServerStore();
+  private readonly pools = new Map<string, ConnectionPool>();
+  private readonly listeners: { server: http.Server; config: ListenerConfig }[] = [];
+
+  constructor(options: GatewayOptions) {
+    this.options = options;
+    this.log = options.log ?? eventLogger();
+    this.accessLog = new AccessLog(options.accessLog);
+    this.metrics = new GatewayMetrics(() => this.allServers());
+    this.health = new HealthMonitor((s, up, reason) => this.onHealth(s, up, reason));
+    this.observer = this.makeObserver();
+    const loaded = loadRoutesFile(options.routesFile);
+    for (const w of loaded.warnings) this.log.warn(formatIssue(w));
+    this.generation = this.compile(loaded.config);
+    this.health.sync(this.generation.table.upstreams);
+  }
+
+  get config(): RoutesConfig {
+    return this.generation.table.config;
+  }
+  get defaultUpstream(): string {
+    return this.generation.table.defaultUpstream.name;
+  }
+  get driftReplay(): boolean {
+    return this.config.drift_replay;
+  }
+  get exposeServer(): boolean {
+    return this.config.expose_server_header;
+  }
+
+  private compile(config: RoutesConfig): Generation {
+    const table = compileTable(config, { store: this.store });
+    const keepalive = new Map<string, number>();
+    for (const up of table.upstreams.values()) for (const s of up.servers) keepalive.set(s.url, up.config.keepalive);
+    for (const [url, maxIdle] of keepalive) {
+      const pool = this.pools.get(url);
+      if (pool) pool.options = { maxIdle, idleTimeout: config.timeouts.idle };
+      else this.pools.set(url, new ConnectionPool(parseTarget(url), { maxIdle, idleTimeout: config.timeouts.idle }));
+    }
+    for (const [url, pool] of this.pools) if (!keepalive.has(url)) pool.closeIdle();
+    return { table, runtimes: new RuntimeIndex(config), trusted: new CidrSet(config.trusted_proxies), maxHeader: config.limits.max_header };
+  }
+
+  /** Every server of the current table. */
+  *allServers(): Iterable<ServerState> {
+    for (const up of this.generation.table.upstreams.values()) yield* up.servers;
+  }
+
+  poolFor(server: ServerState): ConnectionPool {
+    let pool = this.pools.get(server.url);
+    if (pool === undefined) {
+      pool = new ConnectionPool(parseTarget(server.url), { maxIdle: 128, idleTimeout: this.config.timeouts.idle });
+      this.pools.set(server.url, pool);
+    }
+    return pool;
+  }
+
+  /** Pool of a server, if one was made (for /status). */
+  poolOf(server: ServerState): ConnectionPool | undefined {
+    return this.pools.get(server.url);
+  }
+
+  pickDefault(exclude: ReadonlySet<ServerState>): ServerState | null {
+    return this.generation.table.defaultUpstream.balancer.pick(null, exclude);
+  }
+
+  begin(): void {
+    this.active++;
+  }
+
+  finishLocal(req: IncomingMessage, rt: RouteRuntime, upstream: string, status: number, error: string, start: number): void {
+    const ms = performance.now() - start;
+    this.metrics.request(rt, upstream, null, status, ms / 1000);
+    this.accessLog.write({ method: req.method ?? '', url: req.url ?? '', route: rt.name, upstream, server: null, status, durationMs: ms, bytes: 0, retried: false, replayed: false, error });
+  }
+
+  private makeObserver(): ExchangeObserver {
+    return {
+      attempt: (server, outcome) => this.health.attempt(server, outcome),
+      retry: (ex, from) => {
+        this.metrics.retry(ex.runtime, ex.upstream);
+        this.log.warn({ route: ex.runtime.name, server: from.name, path: redactUrl(ex.req.url ?? '') }, 'connect failed; retrying on the next server');
+      },
+      drift: (ex, from) => {
+        this.metrics.driftReplay(ex.runtime, from);
+        this.log.warn({ route: ex.runtime.name, upstream: ex.upstream, server: from.name, method: ex.req.method, endpoint: redactUrl(ex.req.url ?? '') },
+          'routing drift: the worker answered M_UNRECOGNIZED; replayed to the default upstream (correct the routes for this endpoint)');
+      },
+      finish: (ex) => this.finishExchange(ex),
+    };
+  }
+
+  private finishExchange(ex: Exchange): void {
+    this.active--;
+    const ms = ex.elapsed();
+    this.metrics.request(ex.runtime, ex.upstream, ex.server, ex.status, ms / 1000);
+    if (this.accessLog.enabled) {
+      this.accessLog.write({ method: ex.req.method ?? '', url: ex.req.url ?? '', route: ex.runtime.name, upstream: ex.upstream, server: ex.server.name,
+        status: ex.status, durationMs: ms, bytes: ex.bytesOut, retried: ex.retried, replayed: ex.replayed, error: ex.error });
+    }
+    if (this.draining && this.active === 0) this.drained?.();
+  }
+
+  private onHealth(server: ServerState, available: boolean, reason: string): void {
+    if (!available) this.metrics.ejection(server, reason);
+    this.log.info({ upstream: server.upstream, server: server.name, available, reason }, available ? 'server available' : 'server unavailable');
+  }
+
+  /** Re-reads routes.yaml; on any error the current table stays (issue 3, point 5). */
+  reload(): boolean {
+    try {
+      const loaded = loadRoutesFile(this.options.routesFile);
+      for (const w of loaded.warnings) this.log.warn(formatIssue(w));
+      this.generation = this.compile(loaded.config);
+      this.health.sync(this.generation.table.upstreams);
+      this.reloads.ok++;
+      this.reloads.last = { at: Date.now(), ok: true, errors: [] };
+      this.metrics.reload('ok');
+      this.log.info({ routes: loaded.config.routes.length }, 'routes reloaded');
+      return true;
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [String(err)];
+      this.reloads.rejected++;
+      this.reloads.last = { at: Date.now(), ok: false, errors };
+      this.metrics.reload('rejected');
+      this.log.error({ errors }, 'reload rejected; keeping the current routes');
+      return false;
+    }
+  }
+
+  /** Opens every listener of the routes file. */
+  async listen(): Promise<void> {
+    for (const l of this.config.listeners) {
+      const server = http.createServer({
+        maxHeaderSize: this.config.limits.max_header, insecureHTTPParser: false, requestTimeout: 0, headersTimeout: 60_000,
+        keepAliveTimeout: 75_000, noDelay: true,
+      }, (req, res) => this.dispatch(req, res, l.kind));
+      server.on('clientError', onClientError);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(l.port, l.host, () => { server.off('error', reject); resolve(); });
+      });
+      this.listeners.push({ server, config: l });
+      this.log.info({ listener: l.name, kind: l.kind, address: server.address() }, 'listening');
+    }
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse, kind: 'public' | 'admin'): void {
+    if (this.draining) res.shouldKeepAlive = false;
+    if (kind === 'admin' && handleAdmin(this, req, res)) return;
+    handleRequest(this, req, res, kind);
+  }
+
+  /** Bound addresses (tests use port 0). */
+  addresses(): { name: string; kind: string; port: number; host: string }[] {
+    return this.listeners.map(({ server, config }) => {
+      const a = server.address();
+      return { name: config.name, kind: config.kind, host: config.host, port: typeof a === 'object' && a ? a.port : config.port };
+    });
+  }
+
+  private drained: (() => void) | null = null;
+
+  /** Stops accepting, drains in-flight requests up to the deadline, closes everything. */
+  async shutdown(): Promise<'drained' | 'deadline'> {
+    this.draining = true;
+    for (const { server } of this.listeners) {
+      server.close();
+      server.closeIdleConnections();
+    }
+    const result = await new Promise<'drained' | 'deadline'>((resolve) => {
+      if (this.active === 0) return resolve('drained');
+      const timer = setTimeout(() => resolve('deadline'), this.options.drainTimeout);
+      this.drained = () => { clearTimeout(timer); resolve('drained'); };
+    });
+    for (const { server } of this.listeners) server.closeAllConnections();
+    this.health.stop();
+    for (const pool of this.pools.values()) pool.closeIdle();
+    this.accessLog.flush();
+    return result;
+  }
+}
