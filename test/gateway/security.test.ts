@@ -1,0 +1,121 @@
+/**
+ * Security of the data plane on raw sockets (issue 3, point 7): replication 404 and admin 403 on
+ * public listeners, dot-segments and control bytes 400, oversized headers 431, smuggling shapes
+ * 400 with the connection closed, and access tokens never in the access log.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startUpstream, startGateway, request, type Upstream, type TestGateway } from './support.ts';
+
+let up: Upstream;
+let gw: TestGateway;
+let gwAllow: TestGateway;
+const logFile = join(mkdtempSync(join(tmpdir(), 'switchyard-log-')), 'access.log');
+
+before(async () => {
+  up = await startUpstream('main');
+  const upstreams = { main: { servers: [{ name: 'main', url: up.url }], health_check: { enabled: false } } };
+  gw = await startGateway({ upstreams, limits: { max_header: '8k' } }, { kind: 'file', path: logFile });
+  gwAllow = await startGateway({ upstreams, access: { admin_allow: ['127.0.0.0/8'] } });
+});
+
+after(async () => {
+  await gw.close();
+  await gwAllow.close();
+  await up.close();
+});
+
+/** Sends raw bytes; resolves with everything read until the server closes (or 2 s pass). */
+function raw(port: number, bytes: string): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => { sock.destroy(); resolve({ text, closed: false }); }, 2000);
+    sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    sock.on('close', () => { clearTimeout(timer); resolve({ text, closed: true }); });
+    sock.on('error', () => undefined);
+    sock.write(bytes);
+  });
+}
+
+const status = (text: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+
+test('/_synapse/replication answers 404 on a public listener, in every spelling', async () => {
+  const before = up.hits;
+  for (const p of ['/_synapse/replication/send_event/x', '/_synapse/%72eplication/x', '//_synapse/replication/x']) {
+    const r = await request(gw.port, p);
+    assert.equal(r.status, 404, p);
+  }
+  const allowed = await request(gwAllow.port, '/_synapse/replication/x');
+  assert.equal(allowed.status, 404, 'admin_allow never opens replication');
+  assert.equal(up.hits, before, 'nothing reached the upstream');
+});
+
+test('/_synapse/admin answers 403 unless the client address is allowed', async () => {
+  const denied = await request(gw.port, '/_synapse/admin/v1/users');
+  assert.equal(denied.status, 403);
+  assert.equal((JSON.parse(denied.body) as { errcode: string }).errcode, 'M_FORBIDDEN');
+  const allowed = await request(gwAllow.port, '/_synapse/admin/v1/users');
+  assert.equal(allowed.status, 200);
+  const onAdminListener = await request(gw.adminPort, '/_synapse/admin/v1/users');
+  assert.equal(onAdminListener.status, 200, 'the admin listener may reach the admin API');
+});
+
+test('dot-segments (also %2e) and control bytes get 400', async () => {
+  for (const target of ['/_matrix/client/../../_synapse/admin', '/a/./b', '/a/%2e%2E/b', '/a/%2e/b', '/a/b/..', '/a%00b', '/a%0d%0ab']) {
+    const r = await raw(gw.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.equal(status(r.text), 400, target);
+  }
+  const ctl = await raw(gw.port, 'GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.equal(status(ctl.text), 400);
+  assert.ok(ctl.closed);
+  const fine = await request(gw.port, '/_matrix/client/v3/rooms/!a:b/send/m.room.message/t1.2');
+  assert.equal(fine.status, 200, 'dots inside a segment are fine');
+});
+
+test('oversized headers get 431', async () => {
+  const r = await raw(gw.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`);
+  assert.equal(status(r.text), 431);
+  assert.ok(r.closed);
+  assert.match(r.text, /"errcode":"M_UNKNOWN"/);
+});
+
+test('smuggling shapes get 400 and the connection is closed', async () => {
+  const before = up.hits;
+  const cases = {
+    'CL + TE': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+    'differing duplicate CL': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde',
+    'obs-fold': 'GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n',
+    'TE not chunked last': 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n',
+    'space before colon': 'GET / HTTP/1.1\r\nHost : x\r\n\r\n',
+  };
+  for (const [name, bytes] of Object.entries(cases)) {
+    const r = await raw(gw.port, bytes);
+    assert.equal(status(r.text), 400, name);
+    assert.ok(r.closed, `${name}: connection closed`);
+    assert.equal((r.text.match(/HTTP\/1\.1/g) ?? []).length, 1, `${name}: exactly one answer`);
+  }
+  assert.equal(up.hits, before, 'no smuggled request reached the upstream');
+});
+
+test('access tokens never appear in the access log (header or query)', async () => {
+  const headerToken = 'syt_aGVhZGVydXNlcg_SecretHeaderTokenAbc_1x2y3z';
+  const queryToken = 'syt_cXVlcnl1c2Vy_SecretQueryTokenXyz_4a5b6c';
+  await request(gw.port, '/_matrix/client/v3/sync?since=s1', { headers: { authorization: `Bearer ${headerToken}` } });
+  await request(gw.port, `/_matrix/client/v3/sync?since=s2&access_token=${queryToken}&timeout=0`);
+  await request(gw.port, `/_synapse/admin/v1/x?access_token=${queryToken}`);
+  await request(gw.port, `/_matrix/client/v3/login/sso/redirect?loginToken=${queryToken}`);
+  gw.gw.accessLog.flush();
+  await sleep(100);
+  const log = readFileSync(logFile, 'utf8');
+  assert.ok(log.split('\n').filter(Boolean).length >= 4, 'the requests were logged');
+  assert.ok(!log.includes('SecretHeaderToken') && !log.includes('SecretQueryToken'), 'no token in the log');
+  assert.match(log, /access_token=<redacted>/);
+  const entry = JSON.parse(log.split('\n')[0]!) as Record<string, unknown>;
+  for (const k of ['method', 'path', 'route', 'upstream', 'server', 'status', 'duration_ms', 'bytes']) assert.ok(k in entry, k);
+});
