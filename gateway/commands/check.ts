@@ -10,8 +10,10 @@ import { loadRoutesFile } from '../../config/routes.ts';
 import type { Balance, KeySpec, RoutesConfig, RouteConfig, ValueCondition } from '../../config/routes-schema.ts';
 import { catalogueFor, type Catalogue } from '../../routing/catalogue/index.ts';
 
+/** One-line description for `gateway --help`. */
 export const summary = 'validate a routes.yaml and summarise its routes';
 
+/** `gateway check --help`. */
 export const help = `Usage: gateway check --routes FILE [--json]
 
 Validates FILE (YAML syntax, the routes.yaml schema, then whole-file checks: unknown upstreams,
@@ -40,6 +42,7 @@ export interface RouteSummary {
   servers: string[];
 }
 
+/** Runs `gateway check`; resolves to the exit status (0 valid, 1 invalid, 2 usage). */
 export async function run(argv: string[]): Promise<number> {
   let opts: { routes?: string | undefined; json?: boolean | undefined };
   try {
