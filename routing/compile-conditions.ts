@@ -50,9 +50,21 @@ function isSeparator(c: number): boolean {
 
 /**
  * Where the raw value of the first `name=value` item starts (index into `query`), or -1 when no
- * item carries that name. Names needing decoding are decoded; others are compared in place.
+ * item carries that name. Fast path: the first occurrence of `name` at an item start followed
+ * by `=` is the answer unless an earlier item's name might decode to `name`, which needs a `%`
+ * or `+` before it; so only when one of those appears is every name decoded.
  */
 export function findParam(query: string, name: string): number {
+  const len = name.length;
+  let at = query.indexOf(name);
+  while (at >= 0 && !((at === 0 || isSeparator(query.charCodeAt(at - 1))) && query.charCodeAt(at + len) === 61)) at = query.indexOf(name, at + 1);
+  const coded = at < 0 ? query.indexOf('%') >= 0 || query.indexOf('+') >= 0 : at > 0 && (query.lastIndexOf('%', at) >= 0 || query.lastIndexOf('+', at) >= 0);
+  if (!coded) return at < 0 ? -1 : at + len + 1;
+  return findParamSlow(query, name);
+}
+
+/** findParam for queries where names may be form-encoded: decode each name that needs it. */
+function findParamSlow(query: string, name: string): number {
   const n = query.length;
   let i = 0;
   while (i < n) {
@@ -119,8 +131,20 @@ export function queryPredicate(name: string, cond: ValueCondition): RequestPredi
       return !empty;
     };
   }
-  const re = 'matches' in cond ? new RegExp(cond.matches) : undefined;
+  if ('equals' in cond) return (req) => rawEquals(req.query, findParam(req.query, name), cond.equals);
+  const re = new RegExp(cond.matches);
   return (req) => valueHolds(cond, queryValue(req.query, name), re);
+}
+
+/** True when the value starting at `at` decodes to `expected`; compared in place when it needs no decoding. */
+function rawEquals(query: string, at: number, expected: string): boolean {
+  if (at < 0) return false;
+  const end = valueEnd(query, at);
+  for (let k = at; k < end; k++) {
+    const c = query.charCodeAt(k);
+    if (c === 37 || c === 43) return formDecode(query.slice(at, end)) === expected;
+  }
+  return end - at === expected.length && query.startsWith(expected, at);
 }
 
 /** Compiles a header condition (`name` is lower-cased here). */

@@ -73,17 +73,24 @@ export class LazyDfa<T> {
 
   /** The answer for `input`: `result` of the ids of every regex whose `test(input)` is true. */
   run(input: string): T {
+    // `trans` holds state offsets (id × ALPHABET): -1 = not built yet, <= -2 = a terminal
+    // state at offset -t - 2 (its answer can no longer change: stop reading).
     const trans = this.trans;
-    const terminal = this.terminal;
-    let s = 0;
+    let o = 0;
     for (let i = 0, n = input.length; i < n; i++) {
       const u = input.charCodeAt(i);
-      const sym = u < 128 ? u : u === 0x2028 || u === 0x2029 ? 128 : 129;
-      let t = trans[s * ALPHABET + sym]!;
-      if (t < 0) t = this.step(s, sym);
-      s = t;
-      if (terminal[s] === 1) break;
+      const t = trans[o + (u < 128 ? u : u === 0x2028 || u === 0x2029 ? 128 : 129)]!;
+      if (t >= 0) o = t;
+      else if (t === -1) {
+        const id = this.step(o / ALPHABET, u < 128 ? u : u === 0x2028 || u === 0x2029 ? 128 : 129);
+        o = id * ALPHABET;
+        if (this.terminal[id] === 1) break;
+      } else {
+        o = -t - 2;
+        break;
+      }
     }
+    const s = o / ALPHABET;
     const r = this.results[s];
     return r !== undefined ? r : this.finish(s);
   }
@@ -100,7 +107,7 @@ export class LazyDfa<T> {
     const next = this.makeState(c, d.accepted, false);
     const before = this.flushes;
     const id = this.intern(next);
-    if (this.flushes === before) this.trans[s * ALPHABET + sym] = id;
+    if (this.flushes === before) this.trans[s * ALPHABET + sym] = this.terminal[id] === 1 ? -(id * ALPHABET) - 2 : id * ALPHABET;
     return id;
   }
 

@@ -1,0 +1,125 @@
+/**
+ * `make bench-routing` (issue 2, point 11): decisions per second of the compiled routing table
+ * (`match` and the full `decide`: denials, match, key extraction, balancer pick) against
+ * sequential first-match evaluation, on one core, in the same run, over several interleaved
+ * rounds. Two sequential baselines: "nginx-like" (every regex compiled once, tried in order, as
+ * nginx walks its regex locations) and "naive" (routing/sequential.ts, the reference evaluator,
+ * which builds its RegExps per call). The request mix follows shared/bench/README.md "Traffic".
+ * Targets: compiled >= 10x sequential, >= 2,000,000 decisions/s.
+ *
+ * Usage: node test/bench/routing.bench.ts [--rounds N] [--seconds S] [--routes FILE] [--seed N]
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadRoutesFile } from '../../config/routes.ts';
+import type { RoutesConfig } from '../../config/routes-schema.ts';
+import { catalogueFor } from '../../routing/catalogue/index.ts';
+import { headerPredicate, queryPredicate, type RequestPredicate } from '../../routing/compile-conditions.ts';
+import { sequentialMatch } from '../../routing/sequential.ts';
+import { compileTable } from '../../routing/table.ts';
+import type { RouteRequest } from '../../routing/types.ts';
+import { benchMix } from './routing-mix.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '0.6' },
+    routes: { type: 'string', default: 'config/examples/nginx-docs.routes.yaml' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+
+/** The nginx-like baseline: regexes compiled once, routes tried in order. */
+function precompiledSequential(config: RoutesConfig): (req: RouteRequest) => number {
+  const catalogue = catalogueFor(config.synapse_version);
+  const routes = config.routes.map((r) => {
+    const m = r.match;
+    const regexes: { re: RegExp; methods?: readonly string[] }[] = [];
+    for (const g of m.groups ?? []) for (const e of catalogue.group(g) ?? []) regexes.push({ re: new RegExp(e.regex), methods: e.methods });
+    for (const p of m.paths ?? []) regexes.push({ re: new RegExp(p) });
+    const conds: RequestPredicate[] = [
+      ...Object.entries(m.query ?? {}).map(([k, v]) => queryPredicate(k, v)),
+      ...Object.entries(m.headers ?? {}).map(([k, v]) => headerPredicate(k, v)),
+    ];
+    return { regexes, anyPath: regexes.length === 0 && !(m.groups?.length), methods: m.methods, conds };
+  });
+  return (req) => {
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      if (r.methods && !r.methods.includes(req.method)) continue;
+      let ok = r.anyPath;
+      for (const x of r.regexes) {
+        if ((!x.methods || x.methods.includes(req.method)) && x.re.test(req.path)) {
+          ok = true;
+          break;
+        }
+      }
+      if (ok && r.conds.every((c) => c(req))) return i;
+    }
+    return -1;
+  };
+}
+
+/**
+ * Runs `fn` over the mix for about `seconds`; returns calls per second of this thread's CPU
+ * time (one core; on a busy machine wall time also counts other processes' turns).
+ */
+function measure(mix: readonly RouteRequest[], seconds: number, fn: (req: RouteRequest) => unknown): number {
+  let calls = 0;
+  let sink = 0;
+  const start = process.hrtime.bigint();
+  const cpu0 = process.threadCpuUsage();
+  const budget = BigInt(Math.round(seconds * 1e9));
+  while (process.hrtime.bigint() - start < budget) {
+    for (let i = 0; i < mix.length; i++) if (fn(mix[i]!) !== undefined) sink++;
+    calls += mix.length;
+  }
+  const cpu = process.threadCpuUsage(cpu0);
+  if (sink < 0) console.log(sink);
+  return calls / ((cpu.user + cpu.system) / 1e6);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US').padStart(12);
+}
+
+const { config } = loadRoutesFile(args.routes);
+const table = compileTable(config);
+const nginxLike = precompiledSequential(config);
+const mix = benchMix(Number(args.seed), 20_000);
+const naiveMix = mix.slice(0, 2_000);
+
+// Sanity: all evaluators agree on the whole mix before anything is timed.
+for (const r of mix) {
+  const a = table.match(r)?.index ?? -1;
+  if (a !== (sequentialMatch(config, r) ?? -1) || a !== nginxLike(r)) throw new Error(`evaluators disagree on ${JSON.stringify(r)}`);
+}
+
+const contestants: [string, readonly RouteRequest[], number, (r: RouteRequest) => unknown][] = [
+  ['compiled match', mix, 1, (r) => table.match(r)],
+  ['compiled decide', mix, 1, (r) => table.decide(r)],
+  ['sequential (precompiled, nginx-like)', mix, 1, nginxLike],
+  ['sequential (naive reference)', naiveMix, 0.5, (r) => sequentialMatch(config, r)],
+];
+const seconds = Number(args.seconds);
+const results = new Map<string, number[]>(contestants.map(([n]) => [n, []]));
+for (const [, m, f, fn] of contestants) measure(m, seconds * f * 0.3, fn); // warm-up
+for (let round = 0; round < Number(args.rounds); round++) {
+  for (const [name, m, f, fn] of contestants) results.get(name)!.push(measure(m, seconds * f, fn));
+}
+
+const stats = table.matcher.dfaStats();
+console.log(`routes: ${args.routes} (${config.routes.length} routes, ${table.matcher.regexCount} distinct regexes, ${table.matcher.fallbackCount} RegExp fallbacks, ${stats.states} DFA states, ${stats.flushes} flushes)`);
+console.log(`mix: ${mix.length} requests (seed ${args.seed}); ${args.rounds} rounds, median decisions per CPU-second of one core (node ${process.version}, load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)\n`);
+const base = median(results.get('sequential (precompiled, nginx-like)')!);
+const naive = median(results.get('sequential (naive reference)')!);
+console.log(`${'evaluator'.padEnd(38)}${'decisions/s'.padStart(12)}  ${'min'.padStart(12)}  ${'max'.padStart(12)}  ${'vs nginx-like'.padStart(13)}  ${'vs naive'.padStart(9)}`);
+for (const [name, xs] of results) {
+  const med = median(xs);
+  console.log(`${name.padEnd(38)}${fmt(med)}  ${fmt(Math.min(...xs))}  ${fmt(Math.max(...xs))}  ${(med / base).toFixed(1).padStart(12)}x  ${(med / naive).toFixed(0).padStart(8)}x`);
+}
