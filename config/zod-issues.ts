@@ -42,7 +42,9 @@ function convert(ctx: Ctx, issue: Issue, prefix: Path): void {
       return convertUnion(ctx, issue, path, value, push);
     case 'invalid_type':
       if (value !== undefined || path.length === 0) {
-        push(path, `expected ${issue.expected}, got ${typeName(value)}${where(path)}`, 'invalid_type');
+        const quote = issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean');
+        push(path, `expected ${issue.expected}, got ${typeName(value)}${where(path)}`, 'invalid_type',
+          quote ? `put the value in quotes: unquoted, YAML reads it as a ${typeof value}${typeof value === 'number' ? ' (1.90 becomes 1.9)' : ''}` : undefined);
       } else if (!misspelled(ctx, path)) {
         push(path.slice(0, -1), `missing required key '${String(path.at(-1))}'${where(path.slice(0, -1))}`, 'missing_key');
       }

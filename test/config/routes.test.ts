@@ -178,3 +178,10 @@ test('two forms of a union combined, and numeric bounds, get plain messages', ()
   assert.match(issues[1]!.hint!, /\{header\} or \{query\} or \{cookie\}/);
   assert.equal(issues[2]!.message, 'must be > 1, got 1 in upstreams.main.balance.bounded_load');
 });
+
+test('an unquoted version number gets a hint to quote it', () => {
+  const issues = rejected(`synapse_version: 1.90\n${MAIN}`);
+  assert.deepEqual(where(issues), ['1:18 error invalid_type']);
+  assert.equal(issues[0]!.message, 'expected string, got number 1.9 in synapse_version');
+  assert.match(issues[0]!.hint!, /^put the value in quotes/);
+});
