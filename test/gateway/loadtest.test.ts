@@ -1,0 +1,160 @@
+/**
+ * `gateway loadtest --scenario routing` against real HTTP servers on port 0 and through a real
+ * gateway (issue 6, point 3): the JSON shape, per-route numbers that add up to what the servers
+ * saw, the server distribution from X-Switchyard-Server, the offered rate, the bounded duration,
+ * the progress display, and the refusal of non-loopback targets.
+ */
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import { promisify } from 'node:util';
+import { checkTarget, isLoopbackHost } from '../../gateway/loadtest/target.ts';
+import type { RoutingResult } from '../../gateway/loadtest/routing.ts';
+import { SimulateError } from '../../routing/simulate/errors.ts';
+import { ROOT, startGateway, startUpstream, type Upstream } from './support.ts';
+
+const exec = promisify(execFile);
+const loadtest = (args: string[]) => exec(process.execPath, ['gateway/cli.ts', 'loadtest', ...args], { cwd: ROOT, timeout: 60_000, maxBuffer: 16 << 20 });
+
+/** A plain server that records what it was sent. */
+async function recordingServer(handler?: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  const seen: { method: string; url: string; auth: string | undefined }[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
+    if (handler) return handler(req, res);
+    req.resume();
+    req.on('end', () => res.end('{}'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { seen, port, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+describe('loadtest routing scenario against a node http server', () => {
+  it('replays the Matrix mix and reports per-route numbers that add up to what the server saw', async () => {
+    const srv = await recordingServer();
+    try {
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1.5', '--connections', '4', '--json']);
+      const r = JSON.parse(stdout) as RoutingResult;
+      assert.equal(r.scenario, 'routing');
+      assert.equal(r.connections, 4);
+      assert.equal(r.rate, null);
+      assert.equal(r.requests, srv.seen.length, 'every request reached the server once');
+      assert.equal(r.statuses['200'], r.requests);
+      assert.deepEqual(r.errors, {});
+      assert.equal(r.serverHeader, null);
+      assert.equal(r.routes.reduce((s, x) => s + x.requests, 0), r.requests);
+      for (const route of r.routes) {
+        for (const k of ['count', 'mean', 'p50', 'p90', 'p95', 'p99', 'max'] as const) assert.equal(typeof route.latencyMs[k], 'number');
+        assert.ok(route.latencyMs.p50 <= route.latencyMs.p99 && route.latencyMs.p99 <= route.latencyMs.max);
+      }
+      const sync = r.routes.find((x) => x.route === 'sync')!;
+      assert.ok(sync.requests > r.requests * 0.4, 'sync dominates the mix');
+      // The traffic is realistic on the wire: tokens in both places, both room-ID spellings, X-Matrix.
+      assert.ok(srv.seen.some((s) => s.auth?.startsWith('Bearer syt_')));
+      assert.ok(srv.seen.some((s) => /[?&]access_token=syt_/.test(s.url)));
+      assert.ok(srv.seen.some((s) => s.url.includes('/rooms/%21')));
+      assert.ok(srv.seen.some((s) => s.auth?.startsWith('X-Matrix origin=')));
+      assert.ok(srv.seen.filter((s) => s.url.includes('/sync?since=')).every((s) => s.url.includes('timeout=0')), 'no long polls');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('offers the requested rate (±10 %) in open-loop mode', async () => {
+    const srv = await recordingServer();
+    try {
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '2', '--connections', '8', '--rate', '150', '--json']);
+      const r = JSON.parse(stdout) as RoutingResult;
+      assert.equal(r.rate, 150);
+      assert.ok(Math.abs(r.requests - 300) <= 30, `${r.requests} requests for 150/s × 2 s`);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('stops at the deadline even when the target never answers', async () => {
+    const srv = await recordingServer(() => { /* hold every request open */ });
+    try {
+      const started = performance.now();
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1', '--connections', '3', '--json']);
+      const took = performance.now() - started;
+      const r = JSON.parse(stdout) as RoutingResult;
+      assert.equal(r.errors.aborted_at_deadline, 3, 'each connection\'s stuck request was aborted');
+      // Duration 1 s + 2 s grace + process start: bounded, with generous slack for a busy machine.
+      assert.ok(took < 20_000, `took ${took} ms`);
+      assert.ok(r.durationS <= 3.2, `durationS ${r.durationS}`);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('prints plain progress lines when stdout is not a terminal, a redrawn bar when asked', async () => {
+    const srv = await recordingServer();
+    try {
+      const lines = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '2.2', '--connections', '2']);
+      assert.match(lines.stdout, /^progress \d+\.\ds\/2s \d+ requests, 0 errors$/m);
+      assert.match(lines.stdout, /route\s+requests\s+p50 ms/);
+      const bar = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1', '--connections', '2', '--progress', 'bar']);
+      assert.match(bar.stdout, /\r\x1b\[2K\[#*\.*\] /);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('loadtest routing scenario through the gateway', () => {
+  const ups: Upstream[] = [];
+  after(async () => { await Promise.all(ups.map((u) => u.close())); });
+
+  it('reports the distribution over servers from X-Switchyard-Server', async () => {
+    for (const n of ['main', 'sync1', 'sync2', 'sync3', 'event1', 'event2']) ups.push(await startUpstream(n));
+    const url = (n: string) => ups.find((u) => u.name === n)!.url;
+    const gw = await startGateway({
+      expose_server_header: true,
+      upstreams: {
+        main: { servers: [{ name: 'main', url: url('main') }] },
+        sync: { servers: ['sync1', 'sync2', 'sync3'].map((n) => ({ name: n, url: url(n) })), balance: { policy: 'consistent_hash', key: 'token_user' } },
+        event: { servers: ['event1', 'event2'].map((n) => ({ name: n, url: url(n) })), balance: { policy: 'consistent_hash', key: 'room_id' } },
+      },
+      routes: [
+        { name: 'sync', match: { paths: ['^/_matrix/client/(r0|v3)/sync$'] }, upstream: 'sync' },
+        { name: 'rooms', match: { groups: ['event_sending', 'pagination'] }, upstream: 'event' },
+      ],
+    });
+    try {
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${gw.port}`, '--scenario', 'routing', '--duration', '1.5', '--connections', '8', '--json']);
+      const r = JSON.parse(stdout) as RoutingResult;
+      assert.equal(r.serverHeader, 'x-switchyard-server');
+      assert.equal(r.statuses['200'], r.requests, JSON.stringify(r.statuses));
+      const hits = Object.fromEntries(ups.map((u) => [u.name, u.hits]));
+      assert.deepEqual(r.servers, Object.fromEntries(Object.entries(hits).filter(([, n]) => n > 0)), 'the header agrees with what each upstream served');
+      const sync = r.routes.find((x) => x.route === 'sync')!;
+      assert.deepEqual(Object.keys(sync.servers).sort(), ['sync1', 'sync2', 'sync3']);
+      const pages = r.routes.find((x) => x.route === 'pagination')!;
+      assert.deepEqual(Object.keys(pages.servers).sort(), ['event1', 'event2']);
+      assert.deepEqual(Object.keys(r.routes.find((x) => x.route === 'unmatched')!.servers), ['main']);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('loadtest targets', () => {
+  it('accepts loopback only, without resolving names', () => {
+    for (const h of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', 'localhost', 'api.localhost', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(h), h);
+    for (const h of ['10.0.0.1', '128.0.0.1', 'example.org', '127.0.0.1.nip.io', '::2', '0.0.0.0']) assert.ok(!isLoopbackHost(h), h);
+    assert.throws(() => checkTarget('http://192.0.2.1:8008', false), (e: unknown) => e instanceof SimulateError && e.code === 'remote_target');
+    assert.equal(checkTarget('http://192.0.2.1:8008', true).hostname, '192.0.2.1');
+    assert.throws(() => checkTarget('ftp://127.0.0.1', false), (e: unknown) => e instanceof SimulateError && e.code === 'bad_target');
+    assert.throws(() => checkTarget('not a url', false), /not a URL/);
+  });
+
+  it('refuses a remote target before sending anything (exit 2)', async () => {
+    await assert.rejects(loadtest(['--target', 'http://192.0.2.1:8008', '--scenario', 'routing', '--duration', '1']),
+      (e: { code: number; stderr: string }) => e.code === 2 && /not a loopback address.*--allow-remote/.test(e.stderr));
+    await assert.rejects(loadtest(['--target', 'http://127.0.0.1:1', '--scenario', 'nope']),
+      (e: { code: number; stderr: string }) => e.code === 2 && /routing or messaging/.test(e.stderr));
+  });
+});
