@@ -74,13 +74,13 @@ export class UpstreamConnection {
 
   private onEnd(): void {
     const user = this.user;
+    this.user = null;
     if (user !== null && this.parser.readingUntilClose) {
-      this.user = null;
-      this.parser.eof();
-      // onComplete ran with keepAlive=false; nothing else to do.
-      void user;
+      this.parser.eof(); // completes the close-delimited body (onComplete with keepAlive=false)
+      return this.destroy();
     }
     this.destroy();
+    if (user !== null) user.onConnectionError(Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' }), this.parser.started);
   }
 
   private fail(err: NodeJS.ErrnoException): void {

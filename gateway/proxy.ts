@@ -213,7 +213,7 @@ export class Exchange implements ConnectionUser {
     conn?.destroy();
     if (this.phase === 'done') return;
     this.endAttempt('failure');
-    if (isConnectFailure(err) && !this.retried && this.begin.idempotent && !this.body.started) {
+    if (this.mayRetry(err)) {
       const next = this.nextServer();
       if (next !== null) {
         this.retried = true;
@@ -233,6 +233,17 @@ export class Exchange implements ConnectionUser {
       this.server.inflight--;
     }
     this.fail(new ProxyError('body_too_large', 'request body exceeds the limit'));
+  }
+
+  /**
+   * Idempotent requests are retried once on the next server when the attempt failed to connect,
+   * or when the connection broke before any response byte (a worker killed mid-request): nothing
+   * reached the client, and a retry cannot duplicate an idempotent request.
+   */
+  private mayRetry(err: ProxyError): boolean {
+    if (this.retried || !this.begin.idempotent) return false;
+    if (this.body.started && !this.body.replayable) return false;
+    return isConnectFailure(err) || (err.code === 'upstream_reset' && this.phase === 'waiting');
   }
 
   private nextServer(): ServerState | null {
