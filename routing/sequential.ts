@@ -99,3 +99,76 @@ function naiveHeaders(req: RouteRequest): Map<string, string> {
   }
   return out;
 }
+
+/** Why one route did or did not take a request (for `gateway explain`). */
+export interface RouteVerdict {
+  readonly index: number;
+  readonly name: string;
+  readonly matched: boolean;
+  /** The path regex that matched and the catalogue entry it came from; 'any' for a route without path conditions. */
+  readonly path: 'any' | { readonly regex: string; readonly group?: string; readonly section?: string } | null;
+  /** Conditions that held, in words. */
+  readonly held: readonly string[];
+  /** The first condition that failed, in words (absent when matched). */
+  readonly failed?: string;
+}
+
+/** Describes a condition, e.g. `since is absent_or_empty`, `full_state equals "true"`. */
+export function describeCondition(name: string, cond: ValueCondition): string {
+  if (typeof cond === 'string') return `${name} is ${cond.replace(/_/g, ' ')}`;
+  return 'equals' in cond ? `${name} equals ${JSON.stringify(cond.equals)}` : `${name} matches /${cond.matches}/`;
+}
+
+function pathVerdict(m: MatchConfig, req: RouteRequest, group: (name: string) => readonly (PathEntry & { group?: string; section?: string })[]): { path: RouteVerdict['path']; failed?: string } {
+  const groups = m.groups ?? [];
+  const paths = m.paths ?? [];
+  if (groups.length === 0 && paths.length === 0) return { path: 'any' };
+  let methodMiss: string | undefined;
+  for (const g of groups) {
+    for (const e of group(g)) {
+      if (!new RegExp(e.regex).test(req.path)) continue;
+      if (methodHolds(e.methods, req.method)) return { path: { regex: e.regex, group: g, section: e.section } };
+      methodMiss ??= `path matches ${e.regex} (group ${g}), but that endpoint is ${e.methods!.join('/')}-only`;
+    }
+  }
+  const p = paths.find((x) => new RegExp(x).test(req.path));
+  if (p !== undefined) return { path: { regex: p } };
+  const n = paths.length + groups.reduce((a, g) => a + group(g).length, 0);
+  return { path: null, failed: methodMiss ?? `path matches none of its ${n} regexes${groups.length ? ` (groups ${groups.join(', ')})` : ''}` };
+}
+
+function conditionVerdicts(conds: Readonly<Record<string, ValueCondition>> | undefined, values: Map<string, string>, what: string, fold: boolean, held: string[]): string | undefined {
+  for (const [name, cond] of Object.entries(conds ?? {})) {
+    const v = values.get(fold ? name.toLowerCase() : name);
+    const text = `${what} ${describeCondition(name, cond)}`;
+    if (!conditionsHold({ [name]: cond }, values, fold)) return `${text}, but it is ${v === undefined ? 'absent' : JSON.stringify(v)}`;
+    held.push(`${text} (${v === undefined ? 'absent' : JSON.stringify(v)})`);
+  }
+  return undefined;
+}
+
+/**
+ * The sequential evaluation of `req` spelled out: one verdict per route, in order, up to and
+ * including the route that takes it (all routes when none does).
+ */
+export function explainSequential(config: RoutesConfig, req: RouteRequest): RouteVerdict[] {
+  const catalogue = catalogueFor(config.synapse_version);
+  const query = naiveQuery(req.query);
+  const headers = naiveHeaders(req);
+  const out: RouteVerdict[] = [];
+  for (const [index, r] of config.routes.entries()) {
+    const m = r.match;
+    const held: string[] = [];
+    const pv = pathVerdict(m, req, (g) => catalogue.group(g) ?? []);
+    let failed = pv.failed;
+    if (failed === undefined && m.methods) {
+      if (methodHolds(m.methods, req.method)) held.push(`method ${req.method} is one of ${m.methods.join(', ')}`);
+      else failed = `method ${req.method} is not one of ${m.methods.join(', ')}`;
+    }
+    failed ??= conditionVerdicts(m.query, query, 'query parameter', false, held);
+    failed ??= conditionVerdicts(m.headers, headers, 'header', true, held);
+    out.push(failed === undefined ? { index, name: r.name, matched: true, path: pv.path, held } : { index, name: r.name, matched: false, path: pv.path, held, failed });
+    if (failed === undefined) break;
+  }
+  return out;
+}
