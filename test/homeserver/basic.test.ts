@@ -18,7 +18,7 @@ test('versions, then UIA on register, then register/whoami/login', async () => {
   assert.deepEqual(uia.body.flows, [{ stages: ['m.login.dummy'] }]);
   await c.register('alice', 'secret');
   assert.match(c.token!, /^syt_YWxpY2U_[A-Za-z]{20}_[0-9A-Za-z]{6}$/);
-  assert.equal((await c.ok('GET', '/_matrix/client/v3/account/whoami')).user_id, '@alice:test.local');
+  assert.equal((await c.ok('GET', '/_matrix/client/v3/account/whoami')).user_id, `@alice:${hs.hs.serverName}`);
   const again = await c.req('POST', '/_matrix/client/v3/register', { username: 'alice', password: 'x', auth: { type: 'm.login.dummy' } });
   assert.equal(again.body.errcode, 'M_USER_IN_USE');
   const bad = await c.req('POST', '/_matrix/client/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'nope' });
@@ -26,7 +26,7 @@ test('versions, then UIA on register, then register/whoami/login', async () => {
   const flows = await c.ok('GET', '/_matrix/client/v3/login');
   assert.deepEqual(flows.flows, [{ type: 'm.login.password' }]);
   const good = await c.ok('POST', '/_matrix/client/r0/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'secret' });
-  assert.equal(good.user_id, '@alice:test.local');
+  assert.equal(good.user_id, `@alice:${hs.hs.serverName}`);
   const other = new Client(hs.url, good.access_token);
   await other.ok('POST', '/_matrix/client/v3/logout', {});
   const after = await other.req('GET', '/_matrix/client/v3/account/whoami');
@@ -95,7 +95,7 @@ test('shared-secret admin registration', async () => {
   const { nonce: n2 } = await c.ok('GET', '/_synapse/admin/v1/register');
   const mac = registrationMac('shh', n2, 'admin', 'pw', true);
   const ok = await c.ok('POST', '/_synapse/admin/v1/register', { nonce: n2, username: 'admin', password: 'pw', admin: true, mac });
-  assert.equal(ok.user_id, '@admin:test.local');
+  assert.equal(ok.user_id, `@admin:${hs.hs.serverName}`);
   const reuse = await c.req('POST', '/_synapse/admin/v1/register', { nonce: n2, username: 'admin2', password: 'pw', admin: true, mac });
   assert.equal(reuse.status, 400);
 });

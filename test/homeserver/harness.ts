@@ -3,6 +3,7 @@
  * the runner's Redis) and a tiny Matrix client over fetch.
  */
 import pino from 'pino';
+import { randomBytes } from 'node:crypto';
 import { freshDatabase, redisUrl } from '../support/env.ts';
 import { freePort } from '../support/services.ts';
 import { HomeserverConfig } from '../../homeserver/config/schema.ts';
@@ -25,7 +26,8 @@ export function redisSection(url = redisUrl()) {
 /** Shared config for a single main process serving the client API. */
 export async function mainConfig(extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   return {
-    server_name: 'test.local',
+    // Unique per deployment: Redis pub/sub channels (named after server_name) are global.
+    server_name: `t${randomBytes(4).toString('hex')}.local`,
     database: databaseSection(await freshDatabase('hs')),
     listeners: [{ port: 0, bind_addresses: ['127.0.0.1'], type: 'http', resources: [{ names: ['client', 'replication'] }] }],
     enable_registration: true,
@@ -108,4 +110,41 @@ export class Client {
     const q = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
     return this.ok('GET', `/_matrix/client/v3/sync?${q}`);
   }
+}
+
+/** A multi-process layout in one Node process: main plus named generic workers. */
+export interface Layout {
+  main: RunningHomeserver & { url: string };
+  workers: Record<string, RunningHomeserver & { url: string }>;
+  shared: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts main and generic workers sharing one database and Redis. `events` lists the event
+ * persisters (worker names); every worker gets a client and a replication listener.
+ */
+export async function startLayout(opts: { workers: string[]; events: string[]; redis?: string; streams?: Record<string, string[]> }): Promise<Layout> {
+  const names = ['main', ...opts.workers];
+  const repl = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
+  const shared = await mainConfig({
+    redis: redisSection(opts.redis),
+    worker_replication_secret: 'repl-secret',
+    instance_map: Object.fromEntries(names.map((n) => [n, { host: '127.0.0.1', port: repl[n] }])),
+    stream_writers: { events: opts.events, ...(opts.streams ?? {}) },
+  });
+  const listeners = (n: string) => [
+    { port: 0, bind_addresses: ['127.0.0.1'], type: 'http', resources: [{ names: ['client'] }] },
+    { port: repl[n], bind_addresses: ['127.0.0.1'], type: 'http', resources: [{ names: ['replication'] }] },
+  ];
+  const main = await start({ ...shared, listeners: listeners('main') });
+  const started = await Promise.all(opts.workers.map((w) => start({ ...shared, worker_app: 'synapse.app.generic_worker', worker_name: w, worker_listeners: listeners(w) })));
+  const workers = Object.fromEntries(opts.workers.map((w, i) => [w, started[i]!]));
+  return {
+    main, workers, shared,
+    async stop() {
+      await Promise.all(Object.values(workers).map((w) => w.stop()));
+      await main.stop();
+    },
+  };
 }

@@ -1,0 +1,99 @@
+/**
+ * Issue 5 point 4: two event persisters commit out of order, and incremental sync on a worker must
+ * neither skip nor repeat an event. One persister is delayed for real: the test holds a PostgreSQL
+ * row lock on the current_state row its next event must update, for random (seeded) intervals,
+ * while the other persister keeps committing events with higher stream IDs. Across 1,000 events,
+ * every event must arrive exactly once, in order per room.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { Client, startLayout, type Layout } from './harness.ts';
+import { shardIndex } from '../../homeserver/config/deployment.ts';
+
+let layout: Layout;
+before(async () => { layout = await startLayout({ workers: ['p1', 'p2', 'sync1'], events: ['p1', 'p2'] }); });
+after(async () => { await layout.stop(); });
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function roomOwnedBy(a: Client, index: number): Promise<string> {
+  for (;;) {
+    const r = await a.createRoom({ preset: 'public_chat' });
+    if (shardIndex(r, 2) === index) return r;
+  }
+}
+
+test('1,000 events over two persisters, one delayed: no sync skips or repeats one', async () => {
+  const a = await new Client(layout.main.url).register('sender');
+  const b = await new Client(layout.main.url).register('reader');
+  const slowRoom = await roomOwnedBy(a, 0);
+  const fastRoom = await roomOwnedBy(a, 1);
+  for (const r of [slowRoom, fastRoom]) await b.join(r);
+  const slowPath = `/_matrix/client/v3/rooms/${encodeURIComponent(slowRoom)}/state/x.slow`;
+  await a.ok('PUT', slowPath, { n: -1 });
+
+  const reader = new Client(layout.workers.sync1!.url, b.token);
+  const filter = JSON.stringify({ room: { timeline: { limit: 1000, types: ['m.room.message', 'x.slow'] } } });
+  let since = (await reader.sync({ filter })).next_batch;
+
+  let done = false;
+  const random = rng(5);
+  const args = layout.main.hs.config.database.args;
+  const blocker = new pg.Client({ host: args.host, port: args.port, user: args.user, database: args.database });
+  await blocker.connect();
+  let holds = 0;
+  const blocking = (async () => {
+    while (!done) {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM current_state WHERE room_id = $1 AND type = 'x.slow' AND state_key = '' FOR UPDATE`, [slowRoom]);
+      holds++;
+      await new Promise((r) => setTimeout(r, 10 + random() * 50));
+      await blocker.query('COMMIT');
+      await new Promise((r) => setTimeout(r, 2 + random() * 10));
+    }
+  })();
+
+  const sent = { [slowRoom]: [] as string[], [fastRoom]: [] as string[] };
+  const sending = Promise.all([
+    (async () => { for (let i = 0; i < 500; i++) sent[slowRoom]!.push((await a.ok('PUT', slowPath, { n: i })).event_id); })(),
+    (async () => { for (let i = 0; i < 500; i++) sent[fastRoom]!.push(await a.send(fastRoom, `m${i}`)); })(),
+  ]);
+
+  const seen = { [slowRoom]: [] as string[], [fastRoom]: [] as string[] };
+  let total = 0;
+  let syncs = 0;
+  const deadline = Date.now() + 50_000;
+  while (total < 1000 && Date.now() < deadline) {
+    const s = await reader.sync({ since, timeout: 2000, filter });
+    syncs++;
+    for (const room of [slowRoom, fastRoom]) {
+      const jr = s.rooms.join[room];
+      if (!jr) continue;
+      assert.equal(jr.timeline.limited, false, 'timeline never limited (limit 1000)');
+      for (const e of jr.timeline.events) { seen[room]!.push(e.event_id); total++; }
+    }
+    since = s.next_batch;
+  }
+  await sending;
+  done = true;
+  await blocking;
+  await blocker.end();
+
+  assert.ok(holds > 5, `the delay was applied (${holds} lock holds)`);
+  for (const room of [slowRoom, fastRoom]) {
+    assert.equal(new Set(seen[room]).size, seen[room]!.length, 'no event repeated');
+    assert.deepEqual(seen[room], sent[room], 'every event, in order, none skipped');
+  }
+  assert.equal(total, 1000);
+  assert.ok(syncs > 10, `incremental syncs interleaved with sending (${syncs})`);
+});
