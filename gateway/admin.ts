@@ -28,6 +28,7 @@ export interface StatusDocument {
   pid: number;
   uptime_s: number;
   rss_bytes: number;
+  memory: NodeJS.MemoryUsage;
   in_flight: number;
   requests_total: number;
   draining: boolean;
@@ -51,7 +52,7 @@ function serverStatus(gw: Gateway, s: ServerState): ServerStatus {
 export function statusDocument(gw: Gateway): StatusDocument {
   const table = gw.generation.table;
   return {
-    pid: process.pid, uptime_s: Math.round((Date.now() - gw.startedAt) / 1000), rss_bytes: process.memoryUsage.rss(),
+    pid: process.pid, uptime_s: Math.round((Date.now() - gw.startedAt) / 1000), rss_bytes: process.memoryUsage.rss(), memory: process.memoryUsage(),
     in_flight: gw.active, requests_total: gw.metrics.total, draining: gw.draining, reloads: gw.reloads,
     routes: table.routes.length, default_upstream: table.defaultUpstream.name,
     upstreams: [...table.upstreams.values()].map((u) => ({ name: u.name, policy: u.config.balance.policy, servers: u.servers.map((s) => serverStatus(gw, s)) })),

@@ -13,6 +13,7 @@ import type { ConnectionPool, ConnectionUser, UpstreamConnection } from './pool.
 import type { RouteRuntime } from './route-runtime.ts';
 import { RequestBody } from './request-body.ts';
 import { isDriftAnswer, DriftBuffer } from './drift.ts';
+import { noteStreamed } from './memory.ts';
 
 /** What an exchange needs from the gateway around it. */
 export interface ProxyContext {
@@ -170,6 +171,7 @@ export class Exchange implements ConnectionUser {
     if (this.phase === 'buffering') return this.drift!.add(chunk);
     if (this.phase !== 'streaming') return;
     this.bytesOut += chunk.length;
+    if (chunk.length >= 16384) noteStreamed(chunk.length);
     if (!this.res.write(chunk)) {
       const sock = this.conn!.socket;
       sock.pause();

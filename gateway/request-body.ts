@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { noteStreamed } from './memory.ts';
 
 /** Bodies up to this size are kept for a drift replay (issue 4, point 3). */
 export const KEEP_LIMIT = 64 * 1024;
@@ -67,6 +68,7 @@ export class RequestBody {
 
   private data(chunk: Buffer): void {
     this.received += chunk.length;
+    if (chunk.length >= 16384) noteStreamed(chunk.length);
     if (this.received > this.maxBody) return this.overflow();
     if (this.kept !== null) {
       this.keptBytes += chunk.length;
