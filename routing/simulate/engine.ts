@@ -41,6 +41,8 @@ export interface ScenarioCounts {
 export interface SimulationRun {
   readonly requests: number;
   readonly elapsedMs: number;
+  /** CPU time of this process over the run (user + system): steadier than wall time on a busy machine. */
+  readonly cpuMs: number;
   readonly scenarios: readonly ScenarioCounts[];
 }
 
@@ -55,12 +57,14 @@ interface Lane {
 export function runSimulation(model: TrafficModel, tables: readonly { label: string; table: SimTable }[], requests: number): SimulationRun {
   const lanes = tables.map((t) => makeLane(t.label, t.table, model.groupCount));
   const start = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < requests; i++) {
     const g = model.next();
     const cat = CATEGORY_INDEX[g.category];
     for (let l = 0; l < lanes.length; l++) record(lanes[l]!, g.req, cat, g.sticky);
   }
-  return { requests, elapsedMs: performance.now() - start, scenarios: lanes.map((l) => l.counts) };
+  const used = process.cpuUsage(cpu);
+  return { requests, elapsedMs: performance.now() - start, cpuMs: (used.user + used.system) / 1000, scenarios: lanes.map((l) => l.counts) };
 }
 
 const CATEGORY_INDEX = Object.fromEntries(CATEGORIES.map((c, i) => [c, i])) as Record<Category, number>;

@@ -5,7 +5,7 @@
  */
 import type { RouteRequest } from '../types.ts';
 import type { Category } from './mix.ts';
-import type { Rng, Zipf } from './prng.ts';
+import { createRng, type Rng, type Zipf } from './prng.ts';
 import type { GeneratedRequest, GroupOffsets } from './traffic.ts';
 import { SERVER_NAME, type Device, type Room, type User, type World } from './world.ts';
 
@@ -52,22 +52,23 @@ function device(d: Draw, u: User): Device {
 function roomSeg(d: Draw, r: Room): string {
   return d.rng.next() < 0.8 ? r.encoded : r.raw;
 }
-function since(d: Draw): string {
-  const n = 1_000_000 + d.counter;
-  return `s${n}_${n % 9973}_0_1_${n % 97}_1_1_${n % 53}_0_1`;
-}
+/** Synapse-shaped since tokens (`s<events>_<other streams…>`); a ring of 4096 keeps them cheap. */
+const SINCE = Array.from({ length: 4096 }, (_, i) => {
+  const n = 1_000_000 + i * 37;
+  return `since=s${n}_${n % 9973}_0_1_${n % 97}_1_1_${n % 53}_0_1`;
+});
 
 /** A client request with the device's token where the device keeps it. */
 function client(category: Category, u: User, dev: Device, method: string, path: string, query: string, body: string | null, sticky = -1): GeneratedRequest {
-  const q = dev.queryAuth + query;
-  const req: RouteRequest = { method, path, query: q.endsWith('&') ? q.slice(0, -1) : q, headers: dev.headers, sourceIp: u.ip };
+  const q = query === '' ? dev.queryAuthOnly : dev.queryAuth + query;
+  const req: RouteRequest = { method, path, query: q, headers: dev.headers, sourceIp: u.ip };
   return { category, req, body, sticky };
 }
 
 function sync(d: Draw): GeneratedRequest {
   const u = user(d);
   const path = d.rng.next() < 0.05 ? '/_matrix/client/r0/sync' : `${C}/sync`;
-  return client('sync', u, device(d, u), 'GET', path, `since=${since(d)}&timeout=${d.syncTimeout}&filter=0`, null, u.index);
+  return client('sync', u, device(d, u), 'GET', path, `${SINCE[d.counter & 4095]}&timeout=${d.syncTimeout}&filter=0`, null, u.index);
 }
 
 function initialSync(d: Draw): GeneratedRequest {
@@ -112,8 +113,13 @@ function federationSend(d: Draw): GeneratedRequest {
   return { category: 'federation', req, body: '{"origin_server_ts":0,"pdus":[],"edus":[]}', sticky: d.offsets.origin + o.index };
 }
 
+/** Event IDs (room v4+: `$` + 43 unpadded base64url characters), drawn from a fixed ring of 1024. */
+const EVENT_IDS = (() => {
+  const rng = createRng('event-ids');
+  return Array.from({ length: 1024 }, () => `$${rng.chars(43, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_')}`);
+})();
 function eventId(d: Draw): string {
-  return `$${d.rng.chars(43, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_')}`;
+  return EVENT_IDS[d.rng.below(1024)]!;
 }
 
 function streamWriter(d: Draw): GeneratedRequest {

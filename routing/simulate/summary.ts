@@ -64,6 +64,7 @@ export interface SimulationReport {
     seed: string; mix: Mix; down: readonly string[]; add: readonly string[];
   };
   readonly elapsedMs: number;
+  readonly cpuMs: number;
   readonly requestsPerSecond: number;
   readonly scenarios: readonly ScenarioReport[];
   readonly movement: Movement | null;
@@ -79,6 +80,7 @@ export function summarise(run: SimulationRun, model: TrafficModel, options: Simu
     generator: 'switchyard simulate',
     options,
     elapsedMs: Math.round(run.elapsedMs),
+    cpuMs: Math.round(run.cpuMs),
     requestsPerSecond: Math.round(run.requests / (perTable / 1000)),
     scenarios,
     movement: before && after ? movement(before, after, model) : null,

@@ -12,7 +12,7 @@ export function renderText(r: SimulationReport): string {
   const o = r.options;
   const out = [
     `simulated ${num(o.requests)} requests (${num(o.users)} users, ${num(o.rooms)} rooms, ${num(o.origins)} origins, seed ${o.seed}) against ${o.routes}`,
-    `elapsed ${(r.elapsedMs / 1000).toFixed(2)} s for ${r.scenarios.length} table(s): ${num(r.requestsPerSecond)} decisions/s per table`,
+    `elapsed ${(r.elapsedMs / 1000).toFixed(2)} s (CPU ${(r.cpuMs / 1000).toFixed(2)} s) for ${r.scenarios.length} table(s): ${num(r.requestsPerSecond)} decisions/s per table`,
   ];
   for (const s of r.scenarios) out.push('', ...scenario(s, r.scenarios.length > 1));
   if (r.movement) out.push('', ...movement(r.movement));

@@ -18,6 +18,8 @@ export interface Device {
   readonly headers: Readonly<Record<string, string>>;
   /** `access_token=…&` when the token travels in the query, else ''. */
   readonly queryAuth: string;
+  /** The same without the trailing `&`, for requests with no other parameter. */
+  readonly queryAuthOnly: string;
 }
 
 export interface User {
@@ -97,8 +99,8 @@ function makeUser(index: number, rng: Rng): User {
     const token = synapseToken(localpart, rng);
     const inHeader = rng.next() < 0.5;
     return inHeader
-      ? { token, inHeader, headers: Object.freeze({ authorization: `Bearer ${token}` }), queryAuth: '' }
-      : { token, inHeader, headers: Object.freeze({}), queryAuth: `access_token=${encodeURIComponent(token)}&` };
+      ? { token, inHeader, headers: Object.freeze({ authorization: `Bearer ${token}` }), queryAuth: '', queryAuthOnly: '' }
+      : { token, inHeader, headers: Object.freeze({}), queryAuth: `access_token=${encodeURIComponent(token)}&`, queryAuthOnly: `access_token=${encodeURIComponent(token)}` };
   });
   return { index, localpart, mxid: `@${localpart}:${SERVER_NAME}`, ip, devices };
 }

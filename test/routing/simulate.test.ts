@@ -112,7 +112,7 @@ describe('gateway simulate: shares and stickiness', () => {
 
   it('is deterministic for a seed', () => {
     const again = base(routesFile('good.yaml'));
-    assert.deepEqual({ ...again, elapsedMs: 0, requestsPerSecond: 0 }, { ...report, elapsedMs: 0, requestsPerSecond: 0 });
+    assert.deepEqual({ ...again, elapsedMs: 0, cpuMs: 0, requestsPerSecond: 0 }, { ...report, elapsedMs: 0, cpuMs: 0, requestsPerSecond: 0 });
   });
 });
 
@@ -172,7 +172,7 @@ describe('gateway simulate CLI', () => {
 
   it('prints text with shares, imbalance, stickiness and the elapsed time', async () => {
     const { stdout } = await run(node, ['gateway/cli.ts', 'simulate', '--routes', file, '--requests', '5000']);
-    assert.match(stdout, /elapsed \d+\.\d\d s/);
+    assert.match(stdout, /elapsed \d+\.\d\d s \(CPU \d+\.\d\d s\)/);
     assert.match(stdout, /imbalance/);
     assert.match(stdout, /user_sync\s+[\d,]+\s+0/);
   });
