@@ -33,7 +33,7 @@ export class GatewayMetrics {
   readonly perServer = new Map<ServerState, number>();
   total = 0;
 
-  constructor(servers: () => Iterable<ServerState>) {
+  constructor(servers: () => Iterable<ServerState>, inFlight: () => number) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_process_' });
     this.requests = new Counter({ name: 'gateway_requests_total', help: 'Proxied requests by route, upstream, server and status', labelNames: ['route', 'upstream', 'server', 'status'], registers });
@@ -45,7 +45,7 @@ export class GatewayMetrics {
     this.ejections = new Counter({ name: 'gateway_upstream_ejections_total', help: 'Servers taken out by failed active checks or passive ejection', labelNames: ['upstream', 'server', 'reason'], registers });
     this.drift = new Counter({ name: 'gateway_routing_drift_total', help: 'Worker answers M_UNRECOGNIZED replayed to the default upstream (issue 4)', labelNames: ['route', 'server'], registers });
     this.reloads = new Counter({ name: 'gateway_reloads_total', help: 'routes.yaml reloads by result', labelNames: ['result'], registers });
-    this.inflight = new Gauge({ name: 'gateway_requests_in_flight', help: 'Requests being proxied now', registers });
+    this.inflight = new Gauge({ name: 'gateway_requests_in_flight', help: 'Requests being proxied now', registers, collect: () => this.inflight.set(inFlight()) });
     this.healthy = new Gauge({
       name: 'gateway_upstream_server_available', help: '1 when the server is available (health checks and passive ejection)', labelNames: ['upstream', 'server'], registers,
       collect: () => {

@@ -52,7 +52,7 @@ export class Gateway implements HandlerHost {
     this.options = options;
     this.log = options.log ?? eventLogger();
     this.accessLog = new AccessLog(options.accessLog);
-    this.metrics = new GatewayMetrics(() => this.allServers());
+    this.metrics = new GatewayMetrics(() => this.allServers(), () => this.active);
     this.health = new HealthMonitor((s, up, reason) => this.onHealth(s, up, reason));
     this.observer = this.makeObserver();
     const loaded = loadRoutesFile(options.routesFile);
