@@ -1,0 +1,80 @@
+/**
+ * The upstream response parser (gateway/http1-parser.ts): framing by Content-Length, chunked
+ * coding and connection close, interim responses, and rejection of malformed framing; every
+ * response is also fed split at every byte boundary, as TCP may deliver it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ResponseParser, ParseError, type ResponseSink } from '../../gateway/http1-parser.ts';
+
+interface Parsed { status: number; headers: string[]; body: string; keepAlive: boolean | null }
+
+function sink(out: Parsed): ResponseSink {
+  return {
+    onHead: (status, headers) => { out.status = status; out.headers = headers; },
+    onBody: (c) => { out.body += c.toString('latin1'); },
+    onComplete: (k) => { out.keepAlive = k; },
+  };
+}
+
+/** Parses `text` delivered in pieces cut at `cuts`. */
+function parse(text: string, cuts: number[] = [], head = false, eof = false): Parsed {
+  const out: Parsed = { status: 0, headers: [], body: '', keepAlive: null };
+  const p = new ResponseParser();
+  p.reset(sink(out), head);
+  const buf = Buffer.from(text, 'latin1');
+  let from = 0;
+  for (const c of [...cuts, buf.length]) {
+    if (c > from) p.execute(buf.subarray(from, c));
+    from = Math.max(from, c);
+  }
+  if (eof) p.eof();
+  return out;
+}
+
+/** Asserts the same result for every single split point. */
+function everySplit(text: string, expected: Omit<Parsed, 'headers'>, head = false, eof = false): void {
+  for (let i = 0; i <= text.length; i++) {
+    const r = parse(text, [i], head, eof);
+    assert.deepEqual({ status: r.status, body: r.body, keepAlive: r.keepAlive }, expected, `split at ${i}`);
+  }
+}
+
+test('content-length framing', () => {
+  everySplit('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello', { status: 200, body: 'hello', keepAlive: true });
+  const r = parse('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Upstream:  main \r\n\r\n');
+  assert.deepEqual(r.headers, ['Content-Length', '0', 'X-Upstream', 'main']);
+});
+
+test('chunked framing with extensions and trailers is decoded', () => {
+  const text = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n';
+  everySplit(text, { status: 200, body: 'hello world', keepAlive: true });
+});
+
+test('close-delimited body ends at EOF and the connection is not reused', () => {
+  everySplit('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close', { status: 200, body: 'until close', keepAlive: false }, false, true);
+});
+
+test('HEAD, 204 and 304 have no body; Connection: close is honoured', () => {
+  assert.equal(parse('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n', [], true).keepAlive, true);
+  assert.equal(parse('HTTP/1.1 204 No Content\r\n\r\n').keepAlive, true);
+  assert.equal(parse('HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n').keepAlive, true);
+  assert.equal(parse('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx').keepAlive, false);
+});
+
+test('interim 1xx responses are skipped', () => {
+  everySplit('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok', { status: 201, body: 'ok', keepAlive: true });
+});
+
+test('malformed framing is rejected', () => {
+  const bad = [
+    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello',
+    'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+    'HTTP/1.1 200 OK\r\nX-A: a\r\n folded\r\n\r\n',
+    'SPDY/3 200 OK\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxEXTRA',
+  ];
+  for (const text of bad) assert.throws(() => parse(text), ParseError, JSON.stringify(text));
+  assert.throws(() => parse('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel', [], false, true), ParseError, 'EOF mid-body');
+});
