@@ -12,9 +12,16 @@ import { canSee, filterVisible, loadVisibility } from '../rooms/visibility.ts';
 import { matches, parseFilter, type EventFilter } from '../rooms/filter.ts';
 import { getEvent, roomEventsBackward, roomEventsForward } from '../storage/events.ts';
 import { parseStreamToken } from '../streams/token.ts';
+import { RateLimiter } from '../ratelimit.ts';
 
 /** Routes of this module. */
 export function eventRoutes(hs: Homeserver): RouteDef[] {
+  const rc = hs.config.rc_message;
+  const limiter = rc ? new RateLimiter(rc.per_second, rc.burst_count) : undefined;
+  const send = (hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string) => {
+    limiter?.take(requester(c).userId);
+    return sendOne(hs, c, d, txn);
+  };
   const r = (method: RouteDef['method'], path: string, handler: RouteDef['handler']): RouteDef => ({ method, path, auth: 'user', placement: 'any', handler });
   return [
     r('PUT', '/_matrix/client/{v}/rooms/:room/send/:type/:txn', (c) => send(hs, c, { type: c.params.type!, content: c.body }, c.params.txn)),
@@ -28,7 +35,7 @@ export function eventRoutes(hs: Homeserver): RouteDef[] {
   ];
 }
 
-async function send(hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string, redacts?: string) {
+async function sendOne(hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string, redacts?: string) {
   const me = requester(c);
   const draft: EventDraft = { ...d, sender: me.userId, redacts };
   if (txn !== undefined) draft.txn_key = `${me.userId}|${me.deviceId}|${txn}`;
@@ -38,7 +45,7 @@ async function send(hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'send
 
 async function redact(hs: Homeserver, c: RequestContext) {
   const content = typeof c.body.reason === 'string' ? { reason: c.body.reason } : {};
-  return send(hs, c, { type: 'm.room.redaction', content }, c.params.txn, c.params.event);
+  return sendOne(hs, c, { type: 'm.room.redaction', content }, c.params.txn, c.params.event);
 }
 
 async function allState(hs: Homeserver, c: RequestContext) {

@@ -93,6 +93,7 @@ export const HomeserverConfig = z.looseObject({
   enable_registration_without_verification: z.boolean().default(false),
   max_upload_size: Size.default(50 * 1024 * 1024),
   run_background_tasks_on: z.string().optional(),
+  rc_message: z.looseObject({ per_second: z.number().positive(), burst_count: z.number().positive() }).optional(),
   /** Not a Synapse key: the JSON body limit of client requests (Synapse hard-codes 10 MB-ish limits). */
   max_request_body_size: Size.optional(),
 });

@@ -43,7 +43,7 @@ export async function buildSync(hs: Homeserver, who: Requester, since: StreamTok
       const touched = withEvents.has(m.room_id) || typing.has(m.room_id) || receipts.has(m.room_id) || accountData.has(m.room_id);
       if (!full && !newJoin && !touched) continue;
       const ts = withEvents.has(m.room_id) || full || newJoin
-        ? await timelineAndState(hs, who, filter, { roomId: m.room_id, since: full || newJoin ? 0 : from.events, upTo: to.events, full: full || newJoin })
+        ? await timelineAndState(hs, who, filter, { roomId: m.room_id, since: since === undefined || newJoin ? 0 : from.events, upTo: to.events, full: full || newJoin })
         : { timeline: { events: [], limited: false, prev_batch: `s${to.events}` }, state: { events: [] } };
       join[m.room_id] = { ...ts, ...ephemeralOf(m.room_id, typing, receipts, accountData), unread_notifications: { highlight_count: 0, notification_count: 0 }, summary: {} };
     } else if (m.membership === 'invite' && (full || changed)) {
