@@ -18,7 +18,7 @@ NPM := npm
 APT_PACKAGES := postgresql redis-server nginx haproxy wrk chromium
 SETUP_STAMP := .tools/setup.stamp
 
-.PHONY: help setup node deps apt test typecheck test-only bench bench-routing bench-proxy demo demo-stop clean
+.PHONY: help setup node deps apt test typecheck test-only bench bench-routing bench-proxy bench-proxy-candidates demo demo-stop clean
 
 help:
 	@echo "make demo            run the demo deployment (homeserver workers + gateway on 127.0.0.1:8008)"
@@ -70,6 +70,10 @@ bench-routing: setup
 
 bench-proxy: setup
 	$(NODE) test/bench/proxy.bench.ts
+
+# The proxying approaches the gateway was chosen from (test/bench/PROXY-CANDIDATES.md).
+bench-proxy-candidates: setup
+	NODE=$(NODE) bash test/bench/candidates/run.sh
 
 demo: setup
 	$(NODE) homeserver/demo.ts
