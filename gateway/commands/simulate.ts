@@ -35,6 +35,8 @@ Options:
   --rooms N              rooms (default 2000)
   --origins N            remote servers sending federation traffic (default 50)
   --seed S               seed of the traffic model (default 1); same seed, same requests
+  --zipf-users S         Zipf exponent of user activity (default 0.8; 0 = uniform)
+  --zipf-rooms S         Zipf exponent of room and remote-server activity (default 1)
   --mix FILE             YAML/JSON map of category → share, overriding the default mix;
                          categories: sync, initial_sync, event_send, pagination, federation,
                          stream_writers, other, unmatched (omitted ones get 0; shares are normalised)
@@ -59,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         routes: { type: 'string' }, requests: { type: 'string' }, users: { type: 'string' }, rooms: { type: 'string' },
         origins: { type: 'string' }, seed: { type: 'string' }, mix: { type: 'string' },
+        'zipf-users': { type: 'string' }, 'zipf-rooms': { type: 'string' },
         down: { type: 'string', multiple: true }, add: { type: 'string', multiple: true },
         report: { type: 'string' }, json: { type: 'boolean' },
       },
@@ -82,6 +85,13 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+function zipfOption(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0 || v > 5) throw new SimulateError('bad_option', `--${name} ${raw}: expected an exponent from 0 (uniform) to 5`);
+  return v;
+}
+
 function execute(v: Values): number {
   if (typeof v.routes !== 'string') throw new SimulateError('bad_option', '--routes FILE is required (see --help)');
   const report = simulateFile({
@@ -92,6 +102,8 @@ function execute(v: Values): number {
     origins: intOption('origins', v.origins as string | undefined, 50, 1, 1_000_000),
     seed: typeof v.seed === 'string' ? v.seed : '1',
     mix: typeof v.mix === 'string' ? v.mix : undefined,
+    zipfUsers: zipfOption('zipf-users', v['zipf-users'] as string | undefined),
+    zipfRooms: zipfOption('zipf-rooms', v['zipf-rooms'] as string | undefined),
     down: (v.down as string[] | undefined) ?? [],
     add: (v.add as string[] | undefined) ?? [],
   });

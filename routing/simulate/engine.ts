@@ -51,20 +51,49 @@ interface Lane {
   counts: ScenarioCounts;
   serverIndex: Map<SimServer, number>;
   upstreamIndex: Map<string, number>;
+  /** Upstream index of each server (counts.servers order). */
+  serverUpstream: Int32Array;
+  /**
+   * For a lane compared with lane 0: lane 0's server index → this lane's, for servers of upstreams
+   * the change leaves alone (-1 for changed ones). Routes never depend on membership, so a request
+   * lane 0 sent to an unchanged upstream lands on the same server here: copying the decision is
+   * exact and halves the cost of a before/after run.
+   */
+  reuse: Int32Array | null;
+}
+
+/** A table to drive; `changed` names the upstreams whose membership differs from the first table's. */
+export interface LaneSpec {
+  readonly label: string;
+  readonly table: SimTable;
+  readonly changed?: ReadonlySet<string>;
 }
 
 /** Sends `requests` requests of `model` through every table and returns the counters. */
-export function runSimulation(model: TrafficModel, tables: readonly { label: string; table: SimTable }[], requests: number): SimulationRun {
+export function runSimulation(model: TrafficModel, tables: readonly LaneSpec[], requests: number): SimulationRun {
   const lanes = tables.map((t) => makeLane(t.label, t.table, model.groupCount));
+  tables.forEach((t, i) => { if (i > 0 && t.changed) lanes[i]!.reuse = reuseMap(lanes[0]!, lanes[i]!, t.changed); });
+  const first = lanes[0]!;
   const start = performance.now();
   const cpu = process.cpuUsage();
   for (let i = 0; i < requests; i++) {
     const g = model.next();
     const cat = CATEGORY_INDEX[g.category];
-    for (let l = 0; l < lanes.length; l++) record(lanes[l]!, g.req, cat, g.sticky);
+    const s0 = record(first, g.req, cat, g.sticky);
+    for (let l = 1; l < lanes.length; l++) {
+      const lane = lanes[l]!;
+      const s = s0 >= 0 && lane.reuse !== null ? lane.reuse[s0]! : -1;
+      if (s >= 0) count(lane.counts, s, lane.serverUpstream[s]!, cat, g.sticky);
+      else record(lane, g.req, cat, g.sticky);
+    }
   }
   const used = process.cpuUsage(cpu);
   return { requests, elapsedMs: performance.now() - start, cpuMs: (used.user + used.system) / 1000, scenarios: lanes.map((l) => l.counts) };
+}
+
+function reuseMap(base: Lane, lane: Lane, changed: ReadonlySet<string>): Int32Array {
+  const byName = new Map(lane.counts.servers.map((s, i) => [`${s.upstream}\u0000${s.name}`, i]));
+  return Int32Array.from(base.counts.servers, (s) => (changed.has(s.upstream) ? -1 : byName.get(`${s.upstream}\u0000${s.name}`) ?? -1));
 }
 
 const CATEGORY_INDEX = Object.fromEntries(CATEGORIES.map((c, i) => [c, i])) as Record<Category, number>;
@@ -83,23 +112,28 @@ function makeLane(label: string, table: SimTable, groups: number): Lane {
     categoryUpstream: new Float64Array(CATEGORIES.length * upstreams.length),
     groupViolated: new Uint8Array(groups),
   };
+  const upstreamIndex = new Map(upstreams.map((u, i) => [u, i]));
   return {
-    table, counts,
+    table, counts, upstreamIndex, reuse: null,
     serverIndex: new Map(servers.map((s, i) => [s, i])),
-    upstreamIndex: new Map(upstreams.map((u, i) => [u, i])),
+    serverUpstream: Int32Array.from(servers, (s) => upstreamIndex.get(s.upstream)!),
   };
 }
 
-function record(lane: Lane, req: RouteRequest, cat: number, sticky: number): void {
+/** Decides one request in `lane` and counts it; returns the server index (-2 none, -3 denied). */
+function record(lane: Lane, req: RouteRequest, cat: number, sticky: number): number {
   const d = lane.table.decide(req, 'public');
-  const c = lane.counts;
   if (d.denied !== undefined) {
-    c.denied++;
-    return;
+    lane.counts.denied++;
+    return -3;
   }
-  const u = lane.upstreamIndex.get(d.upstream);
-  if (u !== undefined) c.categoryUpstream[cat * c.upstreams.length + u]!++;
   const s = d.server === null ? -2 : lane.serverIndex.get(d.server) ?? -2;
+  count(lane.counts, s, lane.upstreamIndex.get(d.upstream) ?? -1, cat, sticky);
+  return s;
+}
+
+function count(c: ScenarioCounts, s: number, u: number, cat: number, sticky: number): void {
+  if (u >= 0) c.categoryUpstream[cat * c.upstreams.length + u]!++;
   c.serverRequests[s < 0 ? c.servers.length : s]!++;
   if (sticky < 0) return;
   const first = c.groupServer[sticky]!;

@@ -6,12 +6,12 @@
 import { loadRoutesFile } from '../../config/routes.ts';
 import type { RoutesConfig } from '../../config/routes-schema.ts';
 import { compileTable } from '../table.ts';
-import { runSimulation, type SimTable } from './engine.ts';
+import { runSimulation, type LaneSpec } from './engine.ts';
 import { SimulateError } from './errors.ts';
-import { applyMembership, parseAdd } from './membership.ts';
+import { applyMembership, parseAdd, upstreamOf } from './membership.ts';
 import { DEFAULT_MIX, loadMixFile, type Mix } from './mix.ts';
 import { summarise, type SimulationReport } from './summary.ts';
-import { createTrafficModel } from './traffic.ts';
+import { createTrafficModel, DEFAULT_ZIPF_ROOMS, DEFAULT_ZIPF_USERS } from './traffic.ts';
 
 /** Everything `gateway simulate` takes. */
 export interface SimulateOptions {
@@ -25,6 +25,8 @@ export interface SimulateOptions {
   readonly mix?: string | Mix;
   readonly down?: readonly string[];
   readonly add?: readonly string[];
+  readonly zipfUsers?: number;
+  readonly zipfRooms?: number;
 }
 
 /** Runs a simulation from a routes file. Throws ConfigError (routes, mix) or SimulateError (options). */
@@ -38,12 +40,16 @@ export function simulateConfig(config: RoutesConfig, o: SimulateOptions): Simula
   const mix = typeof o.mix === 'string' ? loadMixFile(o.mix) : o.mix ?? DEFAULT_MIX;
   const down = o.down ?? [], add = o.add ?? [];
   const added = add.map(parseAdd);
-  const tables: { label: string; table: SimTable }[] = [{ label: 'before', table: compileTable(config) }];
-  if (down.length > 0 || added.length > 0) tables.push({ label: 'after', table: compileTable(applyMembership(config, down, added)) });
-  const model = createTrafficModel({ users: o.users, rooms: o.rooms, origins: o.origins, seed: o.seed, mix });
+  const tables: LaneSpec[] = [{ label: 'before', table: compileTable(config) }];
+  if (down.length > 0 || added.length > 0) {
+    const changed = new Set([...added.map((a) => a.upstream), ...down.map((d) => upstreamOf(config, d))]);
+    tables.push({ label: 'after', table: compileTable(applyMembership(config, down, added)), changed });
+  }
+  const zipfUsers = o.zipfUsers ?? DEFAULT_ZIPF_USERS, zipfRooms = o.zipfRooms ?? DEFAULT_ZIPF_ROOMS;
+  const model = createTrafficModel({ users: o.users, rooms: o.rooms, origins: o.origins, seed: o.seed, mix, zipfUsers, zipfRooms });
   const run = runSimulation(model, tables, o.requests);
   return summarise(run, model, {
     routes: o.routes, users: o.users, rooms: o.rooms, origins: o.origins, requests: o.requests,
-    seed: o.seed, mix, down: [...down], add: [...add],
+    seed: o.seed, mix, down: [...down], add: [...add], zipfUsers, zipfRooms,
   });
 }

@@ -45,6 +45,11 @@ export function applyMembership(config: RoutesConfig, down: readonly string[], a
   return copy;
 }
 
+/** The upstream a `--down` spec names a server of (after applyMembership accepted it). */
+export function upstreamOf(config: RoutesConfig, spec: string): string {
+  return resolveServer(config, spec)[0];
+}
+
 function resolveServer(config: RoutesConfig, spec: string): [string, string] {
   const all = Object.entries(config.upstreams).flatMap(([u, up]) => up.servers.map((s) => [u, s.name] as [string, string]));
   const slash = spec.indexOf('/');

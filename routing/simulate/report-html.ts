@@ -34,8 +34,8 @@ export function renderHtml(r: SimulationReport): string {
 <body>
 <header><h1>Routing simulation</h1>
 <p><code>${escapeHtml(o.routes)}</code> · ${num(o.requests)} requests · ${num(o.users)} users · ${num(o.rooms)} rooms ·
-${num(o.origins)} remote servers · seed <code>${escapeHtml(o.seed)}</code>${changes.length ? ` · change: <code>${escapeHtml(changes.join(' '))}</code>` : ''}</p>
-<p class="muted">Simulated in ${(r.elapsedMs / 1000).toFixed(2)} s, CPU ${(r.cpuMs / 1000).toFixed(2)} s (${num(r.requestsPerSecond)} routing decisions/s per table). Mix: ${
+${num(o.origins)} remote servers · Zipf ${o.zipfUsers} (users) / ${o.zipfRooms} (rooms) · seed <code>${escapeHtml(o.seed)}</code>${changes.length ? ` · change: <code>${escapeHtml(changes.join(' '))}</code>` : ''}</p>
+<p class="muted">Simulated in ${(r.elapsedMs / 1000).toFixed(2)} s, CPU ${(r.cpuMs / 1000).toFixed(2)} s (${num(r.requestsPerSecond)} simulated requests/s). Mix: ${
   Object.entries(o.mix).filter(([, v]) => v > 0).map(([k, v]) => `${escapeHtml(k)} ${pct(v)}`).join(', ')}.</p>
 <noscript><p class="warn">The charts are drawn by the page's own inline script; enable JavaScript to see them. The tables below need none.</p></noscript>
 </header>

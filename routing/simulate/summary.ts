@@ -14,6 +14,8 @@ export interface ServerShare {
   readonly share: number;
   /** Share within its upstream. */
   readonly poolShare: number;
+  /** Sticky keys (users, rooms, origins) whose requests this server took first. */
+  readonly keys: number;
   readonly down: boolean;
 }
 
@@ -23,6 +25,12 @@ export interface UpstreamShare {
   readonly share: number;
   /** max / mean of requests over the servers that can be picked (not `down`); 1 is perfect. */
   readonly imbalance: number;
+  /**
+   * max / mean of sticky keys over those servers (1 when the pool has no sticky keys). Hashing
+   * balances keys, not requests: with Zipf activity a pool can be fair by keys and still carry
+   * uneven load, which this separates from an unfair hash.
+   */
+  readonly keyImbalance: number;
   readonly servers: readonly ServerShare[];
 }
 
@@ -61,7 +69,7 @@ export interface SimulationReport {
   readonly generator: 'switchyard simulate';
   readonly options: {
     routes: string; users: number; rooms: number; origins: number; requests: number;
-    seed: string; mix: Mix; down: readonly string[]; add: readonly string[];
+    seed: string; mix: Mix; down: readonly string[]; add: readonly string[]; zipfUsers: number; zipfRooms: number;
   };
   readonly elapsedMs: number;
   readonly cpuMs: number;
@@ -75,13 +83,12 @@ export function summarise(run: SimulationRun, model: TrafficModel, options: Simu
   const scenarios = run.scenarios.map((s) => scenarioReport(s, model));
   const before = run.scenarios[0];
   const after = run.scenarios[1];
-  const perTable = run.elapsedMs / Math.max(1, run.scenarios.length);
   return {
     generator: 'switchyard simulate',
     options,
     elapsedMs: Math.round(run.elapsedMs),
     cpuMs: Math.round(run.cpuMs),
-    requestsPerSecond: Math.round(run.requests / (perTable / 1000)),
+    requestsPerSecond: Math.round(run.requests / (run.elapsedMs / 1000)),
     scenarios,
     movement: before && after ? movement(before, after, model) : null,
   };
@@ -93,7 +100,7 @@ function scenarioReport(c: ScenarioCounts, model: TrafficModel): ScenarioReport 
   for (let i = 0; i < c.servers.length; i++) routed += c.serverRequests[i]!;
   return {
     label: c.label, routed, denied: c.denied, unavailable,
-    upstreams: c.upstreams.map((u) => upstreamShare(c, u, routed)),
+    upstreams: c.upstreams.map((u) => upstreamShare(c, u, routed, keysPerServer(c))),
     categories: CATEGORIES.map((category, ci) => {
       const upstreams: Record<string, number> = {};
       let requests = 0;
@@ -108,18 +115,32 @@ function scenarioReport(c: ScenarioCounts, model: TrafficModel): ScenarioReport 
   };
 }
 
-function upstreamShare(c: ScenarioCounts, name: string, routed: number): UpstreamShare {
-  const servers = c.servers.flatMap((s, i) => (s.upstream === name ? [{ s, n: c.serverRequests[i]! }] : []));
+function keysPerServer(c: ScenarioCounts): Int32Array {
+  const keys = new Int32Array(c.servers.length);
+  for (let g = 0; g < c.groupServer.length; g++) {
+    const s = c.groupServer[g]!;
+    if (s >= 0) keys[s]!++;
+  }
+  return keys;
+}
+
+/** max / mean over `values` (1 when the mean is 0). */
+function maxOverMean(values: readonly number[]): number {
+  const mean = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0;
+  return mean > 0 ? Math.max(...values) / mean : 1;
+}
+
+function upstreamShare(c: ScenarioCounts, name: string, routed: number, keys: Int32Array): UpstreamShare {
+  const servers = c.servers.flatMap((s, i) => (s.upstream === name ? [{ s, n: c.serverRequests[i]!, k: keys[i]! }] : []));
   const requests = servers.reduce((sum, x) => sum + x.n, 0);
   const eligible = servers.filter((x) => !x.s.down);
-  const mean = eligible.length > 0 ? eligible.reduce((sum, x) => sum + x.n, 0) / eligible.length : 0;
-  const max = eligible.reduce((m, x) => Math.max(m, x.n), 0);
   return {
     name, requests,
     share: routed > 0 ? requests / routed : 0,
-    imbalance: mean > 0 ? max / mean : 1,
-    servers: servers.map(({ s, n }) => ({
-      name: s.name, requests: n, down: s.down,
+    imbalance: maxOverMean(eligible.map((x) => x.n)),
+    keyImbalance: maxOverMean(eligible.map((x) => x.k)),
+    servers: servers.map(({ s, n, k }) => ({
+      name: s.name, requests: n, down: s.down, keys: k,
       share: routed > 0 ? n / routed : 0,
       poolShare: requests > 0 ? n / requests : 0,
     })),

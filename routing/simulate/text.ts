@@ -11,8 +11,8 @@ const num = (x: number): string => Math.round(x).toLocaleString('en-US');
 export function renderText(r: SimulationReport): string {
   const o = r.options;
   const out = [
-    `simulated ${num(o.requests)} requests (${num(o.users)} users, ${num(o.rooms)} rooms, ${num(o.origins)} origins, seed ${o.seed}) against ${o.routes}`,
-    `elapsed ${(r.elapsedMs / 1000).toFixed(2)} s (CPU ${(r.cpuMs / 1000).toFixed(2)} s) for ${r.scenarios.length} table(s): ${num(r.requestsPerSecond)} decisions/s per table`,
+    `simulated ${num(o.requests)} requests (${num(o.users)} users, ${num(o.rooms)} rooms, ${num(o.origins)} origins, seed ${o.seed}, Zipf users ${o.zipfUsers} rooms ${o.zipfRooms}) against ${o.routes}`,
+    `elapsed ${(r.elapsedMs / 1000).toFixed(2)} s (CPU ${(r.cpuMs / 1000).toFixed(2)} s) = ${num(r.requestsPerSecond)} simulated requests/s (${r.scenarios.length === 1 ? 'one table' : 'before and after tables'})`,
   ];
   for (const s of r.scenarios) out.push('', ...scenario(s, r.scenarios.length > 1));
   if (r.movement) out.push('', ...movement(r.movement));
@@ -22,11 +22,12 @@ export function renderText(r: SimulationReport): string {
 function scenario(s: ScenarioReport, labelled: boolean): string[] {
   const head = labelled ? `== ${s.label} ==` : '== routing ==';
   const lines = [head, `routed ${num(s.routed)}, denied ${num(s.denied)}, no server available ${num(s.unavailable)}`, ''];
-  lines.push(table(['upstream / server', 'requests', 'share', 'in pool', 'imbalance'],
+  lines.push(table(['upstream / server', 'requests', 'share', 'in pool', 'imbalance', 'sticky keys', 'key imbalance'],
     s.upstreams.flatMap((u) => [
-      [u.name, num(u.requests), pct(u.share), '', `${u.imbalance.toFixed(3)}`],
-      ...u.servers.map((sv) => [`  ${sv.name}${sv.down ? ' (down)' : ''}`, num(sv.requests), pct(sv.share), pct(sv.poolShare), '']),
+      [u.name, num(u.requests), pct(u.share), '', u.imbalance.toFixed(3), '', u.keyImbalance.toFixed(3)],
+      ...u.servers.map((sv) => [`  ${sv.name}${sv.down ? ' (down)' : ''}`, num(sv.requests), pct(sv.share), pct(sv.poolShare), '', num(sv.keys), '']),
     ])));
+  lines.push('imbalance = max/mean requests over the servers that can be picked; key imbalance = the same over sticky keys');
   lines.push('', table(['category', 'requests', 'upstreams'],
     s.categories.filter((c) => c.requests > 0).map((c) => [c.category, num(c.requests),
       Object.entries(c.upstreams).sort((a, b) => b[1] - a[1]).map(([u, n]) => `${u} ${pct(n / c.requests)}`).join(', ')])));

@@ -34,11 +34,20 @@ export interface TrafficOptions {
   origins: number;
   seed: string | number;
   mix?: Mix;
-  /** Zipf exponent of user and room activity (default 1). */
-  zipf?: number;
+  /**
+   * Zipf exponents of activity. Rooms (and remote servers) default to 1, the classic law: a few
+   * rooms carry most messages. Users default to 0.8: every client long-polls /sync, so per-user
+   * request rates are less skewed than per-room message rates.
+   */
+  zipfUsers?: number;
+  zipfRooms?: number;
   /** The `timeout` of incremental syncs, ms (default 30000 as clients send; the loadtest uses 0 so nothing long-polls). */
   syncTimeoutMs?: number;
 }
+
+/** Default Zipf exponents (see TrafficOptions). */
+export const DEFAULT_ZIPF_USERS = 0.8;
+export const DEFAULT_ZIPF_ROOMS = 1;
 
 /** A deterministic request stream plus the meaning of its stickiness group ids. */
 export interface TrafficModel {
@@ -61,9 +70,9 @@ export function createTrafficModel(opts: TrafficOptions): TrafficModel {
   const rng = createRng(`traffic:${opts.seed}`);
   const draw: Draw = {
     world, rng,
-    userZipf: createZipf(opts.users, opts.zipf ?? 1),
-    roomZipf: createZipf(opts.rooms, opts.zipf ?? 1),
-    originZipf: createZipf(opts.origins, opts.zipf ?? 1),
+    userZipf: createZipf(opts.users, opts.zipfUsers ?? DEFAULT_ZIPF_USERS),
+    roomZipf: createZipf(opts.rooms, opts.zipfRooms ?? DEFAULT_ZIPF_ROOMS),
+    originZipf: createZipf(opts.origins, opts.zipfRooms ?? DEFAULT_ZIPF_ROOMS),
     offsets: groupOffsets(world),
     counter: 0,
     syncTimeout: String(opts.syncTimeoutMs ?? 30_000),

@@ -10,7 +10,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { loadRoutesFile } from '../../config/routes.ts';
+import { compileTable } from '../../routing/table.ts';
+import { runSimulation } from '../../routing/simulate/engine.ts';
 import { SimulateError } from '../../routing/simulate/errors.ts';
+import { applyMembership, parseAdd } from '../../routing/simulate/membership.ts';
+import { createTrafficModel } from '../../routing/simulate/traffic.ts';
 import { simulateFile, type SimulateOptions } from '../../routing/simulate/index.ts';
 import type { SimulationReport } from '../../routing/simulate/summary.ts';
 
@@ -144,6 +149,19 @@ describe('gateway simulate: membership changes', () => {
     assert.ok(Math.abs(sends.moved / sends.keys - 1 / 3) < 0.12, `${sends.moved}/${sends.keys}`);
     assert.equal(upstream(r, 'event', 1).servers.length, 3);
     assert.equal(m.byKind.find((k) => k.kind === 'user_sync')!.moved, 0);
+  });
+
+  it('copies decisions for unchanged upstreams exactly as deciding them again would', () => {
+    const config = loadRoutesFile(file).config;
+    const after = applyMembership(config, ['sync3'], [parseAdd('event=event3@http://127.0.0.1:8123')]);
+    const model = () => createTrafficModel({ users: 1000, rooms: 200, origins: 20, seed: 'reuse' });
+    const fast = runSimulation(model(), [{ label: 'before', table: compileTable(config) },
+      { label: 'after', table: compileTable(after), changed: new Set(['sync', 'event']) }], 30_000);
+    const slow = runSimulation(model(), [{ label: 'before', table: compileTable(config) },
+      { label: 'after', table: compileTable(after) }], 30_000);
+    const { groupServer: g1, groupViolated: v1, serverRequests: r1, categoryUpstream: c1 } = fast.scenarios[1]!;
+    const { groupServer: g2, groupViolated: v2, serverRequests: r2, categoryUpstream: c2 } = slow.scenarios[1]!;
+    assert.deepEqual([g1, v1, r1, c1], [g2, v2, r2, c2]);
   });
 
   it('rejects unknown, ambiguous or malformed changes with a hint', () => {
