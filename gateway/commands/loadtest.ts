@@ -30,7 +30,10 @@ messaging  against any Matrix homeserver: registers users, creates rooms, keeps 
 Options:
   --target URL          base URL of the gateway or homeserver (required)
   --scenario NAME       routing or messaging (required)
-  --duration S          seconds of load (default 10, at most 3600); in-flight requests get 2 s more
+  --duration S          measured seconds of load (default 10, at most 3600); in-flight requests
+                        get 2 s more
+  --warmup S            routing: seconds of unmeasured load first (default 1; 0 to measure from
+                        the first request)
   --connections N       routing: keep-alive connections; messaging: syncing clients (default 16)
   --rate R              offered requests (routing) or messages (messaging) per second over all
                         connections; latency counts from the scheduled time (no coordinated
@@ -62,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         target: str, scenario: str, duration: str, connections: str, rate: str, json: { type: 'boolean' },
         'allow-remote': { type: 'boolean' }, users: str, rooms: str, origins: str, seed: str, mix: str,
-        senders: str, 'shared-secret': str, drain: str, progress: str,
+        senders: str, 'shared-secret': str, drain: str, progress: str, warmup: str,
       },
     }).values;
   } catch (err) {
@@ -93,14 +96,16 @@ async function execute(v: Values): Promise<number> {
     rate: numberOption('rate', s('rate'), scenario === 'messaging' ? 20 : null, 1_000_000),
   };
   const stream = v.json ? process.stderr : process.stdout;
+  const warmupMs = (raw: string | undefined): number => (raw === '0' ? 0 : numberOption('warmup', raw, 1, 600)! * 1000);
   const mode = s('progress') as 'bar' | 'lines' | 'off' | undefined;
   const progress = (status: () => string) => {
-    const p = startProgress({ stream, durationMs: loop.durationMs, mode }, status);
+    const total = loop.durationMs + (scenario === 'routing' ? warmupMs(s('warmup')) : 0);
+    const p = startProgress({ stream, durationMs: total, mode }, status);
     return () => p.stop();
   };
   const result = scenario === 'routing'
     ? await runRoutingScenario({
-      ...loop, target,
+      ...loop, target, warmupMs: warmupMs(s('warmup')),
       users: intOption('users', s('users'), 10_000, 1, 10_000_000), rooms: intOption('rooms', s('rooms'), 2_000, 1, 10_000_000),
       origins: intOption('origins', s('origins'), 50, 1, 1_000_000), seed: s('seed') ?? '1',
       mix: s('mix') ? loadMixFile(s('mix')!) : undefined,

@@ -14,30 +14,38 @@ export interface LoopOptions {
   readonly rate: number | null;
   /** How long in-flight requests may finish after the deadline (default 2000 ms). */
   readonly graceMs?: number;
+  /**
+   * Load sent before the measured duration and not counted (default 0): connection setup, JIT
+   * and lazily built routing state would otherwise show as a start-up tail in the percentiles.
+   */
+  readonly warmupMs?: number;
 }
 
 /**
  * Runs `once` from `connections` workers until the deadline. `signal` aborts at deadline + grace.
  * `scheduledAt` is when the request was due (open loop) or started (closed loop): measuring
- * latency from it counts the time a request waited for a free connection.
+ * latency from it counts the time a request waited for a free connection. `measured` is false
+ * during the warm-up. The elapsed time returned covers the measured part only.
  */
-export async function runLoop(o: LoopOptions, once: (signal: AbortSignal, scheduledAt: number) => Promise<void>): Promise<{ elapsedMs: number }> {
-  const start = performance.now();
+export async function runLoop(o: LoopOptions, once: (signal: AbortSignal, scheduledAt: number, measured: boolean) => Promise<void>): Promise<{ elapsedMs: number }> {
+  const warmup = o.warmupMs ?? 0;
+  const begin = performance.now();
+  const start = begin + warmup;
   const deadline = start + o.durationMs;
   const abort = new AbortController();
-  const hard = setTimeout(() => abort.abort(), o.durationMs + (o.graceMs ?? 2000));
+  const hard = setTimeout(() => abort.abort(), warmup + o.durationMs + (o.graceMs ?? 2000));
   let ticket = 0;
   const worker = async (): Promise<void> => {
     while (!abort.signal.aborted) {
       let due = performance.now();
       if (o.rate !== null) {
-        due = start + (ticket++ * 1000) / o.rate;
+        due = begin + (ticket++ * 1000) / o.rate;
         if (due >= deadline) return;
         const wait = due - performance.now();
         if (wait > 1) await sleep(wait);
       }
       if (performance.now() >= deadline) return;
-      await once(abort.signal, due);
+      await once(abort.signal, due, due >= start);
     }
   };
   await Promise.all(Array.from({ length: o.connections }, worker));

@@ -17,7 +17,7 @@ function latencyRow(label: string, n: number, l: LatencySummary, extra: string):
 /** The routing scenario's summary. */
 export function renderRouting(r: RoutingResult): string {
   const lines = [
-    `routing load test of ${r.target}: ${r.requests} requests in ${r.durationS.toFixed(1)} s = ${r.requestsPerSecond} req/s over ${r.connections} connections${r.rate ? ` (offered ${r.rate}/s)` : ' (closed loop)'}`,
+    `routing load test of ${r.target}: ${r.requests} requests in ${r.durationS.toFixed(1)} s = ${r.requestsPerSecond} req/s over ${r.connections} connections${r.rate ? ` (offered ${r.rate}/s)` : ' (closed loop)'}${r.warmupS ? `, after ${r.warmupS} s warm-up` : ''}`,
     `statuses: ${counts(r.statuses)}${Object.keys(r.errors).length ? `; errors: ${counts(r.errors)}` : ''}`,
     '',
     `${'route'.padEnd(16)}${'requests'.padStart(9)}${'p50 ms'.padStart(8)}${'p90 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}  statuses`,

@@ -33,6 +33,7 @@ export interface RoutingResult {
   readonly scenario: 'routing';
   readonly target: string;
   readonly durationS: number;
+  readonly warmupS: number;
   readonly connections: number;
   readonly rate: number | null;
   readonly requests: number;
@@ -62,10 +63,10 @@ export async function runRoutingScenario(o: RoutingOptions, onProgress?: (status
   const acc: Acc = { all: new LatencyRecorder(), per: new Map(), statuses: {}, errors: {}, servers: {}, serverHeader: null };
   const stop = onProgress?.(() => progressLine(acc, o));
   const base = o.target.pathname.replace(/\/$/, '');
-  const run = await runLoop(o, async (signal, scheduledAt) => {
+  const run = await runLoop(o, async (signal, scheduledAt, measured) => {
     const g = model.next();
     const outcome = await send(pool, base, g, signal);
-    record(acc, g.category, performance.now() - scheduledAt, outcome);
+    if (measured) record(acc, g.category, performance.now() - scheduledAt, outcome);
   });
   stop?.();
   await pool.destroy();
@@ -122,7 +123,7 @@ function progressLine(acc: Acc, o: RoutingOptions): string {
 function result(acc: Acc, o: RoutingOptions, elapsedMs: number): RoutingResult {
   const requests = acc.all.count + Object.values(acc.errors).reduce((s, x) => s + x, 0);
   return {
-    scenario: 'routing', target: o.target.href, durationS: Math.round(elapsedMs) / 1000,
+    scenario: 'routing', target: o.target.href, durationS: Math.round(elapsedMs) / 1000, warmupS: (o.warmupMs ?? 0) / 1000,
     connections: o.connections, rate: o.rate, requests,
     requestsPerSecond: Math.round(requests / (elapsedMs / 1000)),
     statuses: acc.statuses, errors: acc.errors, latencyMs: acc.all.summary(),

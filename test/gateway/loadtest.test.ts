@@ -35,10 +35,11 @@ describe('loadtest routing scenario against a node http server', () => {
   it('replays the Matrix mix and reports per-route numbers that add up to what the server saw', async () => {
     const srv = await recordingServer();
     try {
-      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1.5', '--connections', '4', '--json']);
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1.5', '--warmup', '0', '--connections', '4', '--json']);
       const r = JSON.parse(stdout) as RoutingResult;
       assert.equal(r.scenario, 'routing');
       assert.equal(r.connections, 4);
+      assert.equal(r.warmupS, 0);
       assert.equal(r.rate, null);
       assert.equal(r.requests, srv.seen.length, 'every request reached the server once');
       assert.equal(r.statuses['200'], r.requests);
@@ -68,7 +69,9 @@ describe('loadtest routing scenario against a node http server', () => {
       const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '2', '--connections', '8', '--rate', '150', '--json']);
       const r = JSON.parse(stdout) as RoutingResult;
       assert.equal(r.rate, 150);
-      assert.ok(Math.abs(r.requests - 300) <= 30, `${r.requests} requests for 150/s × 2 s`);
+      assert.equal(r.warmupS, 1, 'one second of unmeasured warm-up by default');
+      assert.ok(Math.abs(r.requests - 300) <= 30, `${r.requests} measured requests for 150/s × 2 s`);
+      assert.ok(Math.abs(srv.seen.length - 450) <= 45, `${srv.seen.length} requests sent in all (warm-up included)`);
     } finally {
       await srv.close();
     }
@@ -78,7 +81,7 @@ describe('loadtest routing scenario against a node http server', () => {
     const srv = await recordingServer(() => { /* hold every request open */ });
     try {
       const started = performance.now();
-      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1', '--connections', '3', '--json']);
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1', '--warmup', '0', '--connections', '3', '--json']);
       const took = performance.now() - started;
       const r = JSON.parse(stdout) as RoutingResult;
       assert.equal(r.errors.aborted_at_deadline, 3, 'each connection\'s stuck request was aborted');
@@ -94,7 +97,7 @@ describe('loadtest routing scenario against a node http server', () => {
     const srv = await recordingServer();
     try {
       const lines = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '2.2', '--connections', '2']);
-      assert.match(lines.stdout, /^progress \d+\.\ds\/2s \d+ requests, 0 errors$/m);
+      assert.match(lines.stdout, /^progress \d+\.\ds\/3s \d+ requests, 0 errors$/m);
       assert.match(lines.stdout, /route\s+requests\s+p50 ms/);
       const bar = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1', '--connections', '2', '--progress', 'bar']);
       assert.match(bar.stdout, /\r\x1b\[2K\[#*\.*\] /);
@@ -124,7 +127,7 @@ describe('loadtest routing scenario through the gateway', () => {
       ],
     });
     try {
-      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${gw.port}`, '--scenario', 'routing', '--duration', '1.5', '--connections', '8', '--json']);
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${gw.port}`, '--scenario', 'routing', '--duration', '1.5', '--warmup', '0', '--connections', '8', '--json']);
       const r = JSON.parse(stdout) as RoutingResult;
       assert.equal(r.serverHeader, 'x-switchyard-server');
       assert.equal(r.statuses['200'], r.requests, JSON.stringify(r.statuses));
