@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { MessagingResult } from '../../gateway/loadtest/messaging.ts';
 import { startMain } from '../homeserver/harness.ts';
-import { ROOT } from './support.ts';
+import { ROOT, startGateway } from './support.ts';
 
 const exec = promisify(execFile);
 const loadtest = (args: string[]) => exec(process.execPath, ['gateway/cli.ts', 'loadtest', '--scenario', 'messaging', ...args], { cwd: ROOT, timeout: 120_000, maxBuffer: 16 << 20 });
@@ -43,6 +43,23 @@ describe('loadtest messaging scenario against the homeserver', () => {
     assert.match(stdout, /registration open/);
     assert.match(stdout, /lost 0, duplicated 0/);
     assert.match(stdout, /delivery \(send → \/sync\): (\d+) of \1 expected/);
+  });
+
+  it('delivers every message through the gateway in front of the homeserver', async () => {
+    // Shared-secret registration is an admin endpoint: the public listener denies it unless the
+    // load generator's address is allowed (the gateway's default answer is 403).
+    const gw = await startGateway({ upstreams: { main: { servers: [{ name: 'main', url: hs.url }] } }, access: { admin_allow: ['127.0.0.1/32'] } });
+    try {
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${gw.port}`, '--shared-secret', 'shh', '--duration', '2', '--connections', '3', '--senders', '1', '--rooms', '1', '--rate', '15', '--json']);
+      const r = JSON.parse(stdout) as MessagingResult;
+      assert.deepEqual(r.errors, {});
+      assert.ok(r.sends.ok > 10, `${r.sends.ok} sends`);
+      assert.equal(r.delivery.delivered, r.sends.ok * 3);
+      assert.equal(r.delivery.lost, 0);
+      assert.equal(r.delivery.duplicated, 0);
+    } finally {
+      await gw.close();
+    }
   });
 
   it('fails clearly with a wrong shared secret (exit 1)', async () => {
