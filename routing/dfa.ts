@@ -95,6 +95,44 @@ export class LazyDfa<T> {
     return r !== undefined ? r : this.finish(s);
   }
 
+  /**
+   * Language inclusion for the shadowing analysis: true when every input that regex 0 matches
+   * is matched by at least one other regex, false when some input is matched by regex 0 alone,
+   * null when more than `limit` states would have to be explored. Explores breadth first over
+   * all symbols, but only states where regex 0 can still match and no other regex has yet (once
+   * another regex has matched, every continuation is covered).
+   */
+  firstCovered(limit: number): boolean | null {
+    const before = this.flushes;
+    const seen = new Set<number>([0]);
+    const queue = [0];
+    while (queue.length > 0) {
+      const s = queue.shift()!;
+      const d = this.states[s]!;
+      if (d.accepted.some((id) => id !== 0)) continue;
+      const atEnd = this.endIds(s);
+      if (atEnd.includes(0) && atEnd.length === 1) return false;
+      if (this.terminal[s] === 1 || !this.firstAlive(d)) continue;
+      for (let sym = 0; sym < ALPHABET; sym++) {
+        const t = this.trans[s * ALPHABET + sym]!;
+        const next = t >= 0 ? t / ALPHABET : t === -1 ? this.step(s, sym) : (-t - 2) / ALPHABET;
+        if (this.flushes !== before || seen.size > limit) return null;
+        if (!seen.has(next)) {
+          seen.add(next);
+          queue.push(next);
+        }
+      }
+    }
+    return true;
+  }
+
+  /** True when regex 0 has matched or may still match from state `d`. */
+  private firstAlive(d: StateData): boolean {
+    if (d.accepted.includes(0) || this.injectable.includes(0)) return true;
+    const owner = this.nfa.owner;
+    return d.consuming.some((q) => owner[q] === 0) || d.eolWaiting.some((q) => owner[q] === 0);
+  }
+
   /** Builds (or finds) the successor of state `s` on `sym`. */
   private step(s: number, sym: number): number {
     const d = this.states[s]!;
@@ -148,13 +186,17 @@ export class LazyDfa<T> {
     this.intern(this.initialData);
   }
 
-  /** The answer at the end of the input in state `s`: `$` now holds. */
-  private finish(s: number): T {
+  /** Ids of the regexes that match an input ending in state `s` (where `$` holds). */
+  private endIds(s: number): number[] {
     const d = this.states[s]!;
     const c = this.walker.begin();
     for (const q of d.eolWaiting) this.walker.add(c, this.nfa.outs[q]![0]!, d.initial, true);
-    const ids = [...new Set([...d.accepted, ...c.matched])].sort((a, b) => a - b);
-    const r = this.result(ids);
+    return [...new Set([...d.accepted, ...c.matched])].sort((a, b) => a - b);
+  }
+
+  /** The answer at the end of the input in state `s`, cached. */
+  private finish(s: number): T {
+    const r = this.result(this.endIds(s));
     this.results[s] = r;
     return r;
   }
