@@ -14,6 +14,18 @@ const DROP_REQUEST = new Set([
 ]);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+const lowerCache = new Map<string, string>();
+
+/** Lower-cases a header name, memoised: clients send the same few spellings over and over. */
+function lower(name: string): string {
+  let l = lowerCache.get(name);
+  if (l === undefined) {
+    l = name.toLowerCase();
+    if (lowerCache.size < 4096) lowerCache.set(name, l);
+  }
+  return l;
+}
+
 /** Names listed in a `Connection` field value (lower-case), besides keep-alive/close. */
 function connectionTokens(value: string): Set<string> | null {
   let out: Set<string> | null = null;
@@ -46,16 +58,16 @@ export function buildRequestHead(req: IncomingMessage, info: ForwardInfo): strin
   let host = '';
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (!DROP_REQUEST.has(lower)) {
-      if (lower === 'host') host = raw[i + 1]!;
+    const lc = lower(name);
+    if (!DROP_REQUEST.has(lc)) {
+      if (lc === 'host') host = raw[i + 1]!;
       head += name + ': ' + raw[i + 1]! + '\r\n';
       continue;
     }
-    if (lower === 'connection') extraDrop = connectionTokens(raw[i + 1]!);
-    else if (lower === 'x-forwarded-for') xff = xff === '' ? raw[i + 1]! : xff + ', ' + raw[i + 1]!;
-    else if (lower === 'x-forwarded-proto') proto = raw[i + 1]!;
-    else if (lower === 'x-forwarded-host') fwdHost = raw[i + 1]!;
+    if (lc === 'connection') extraDrop = connectionTokens(raw[i + 1]!);
+    else if (lc === 'x-forwarded-for') xff = xff === '' ? raw[i + 1]! : xff + ', ' + raw[i + 1]!;
+    else if (lc === 'x-forwarded-proto') proto = raw[i + 1]!;
+    else if (lc === 'x-forwarded-host') fwdHost = raw[i + 1]!;
   }
   if (extraDrop !== null) head = dropNamed(head, extraDrop);
   const trusted = info.trustedPeer;
@@ -85,17 +97,17 @@ export function filterResponseHeaders(headers: string[]): string[] {
   let extraDrop: Set<string> | null = null;
   let dropping = false;
   for (let i = 0; i < headers.length; i += 2) {
-    const lower = headers[i]!.toLowerCase();
-    if (DROP_RESPONSE.has(lower)) {
+    const lc = lower(headers[i]!);
+    if (DROP_RESPONSE.has(lc)) {
       dropping = true;
-      if (lower === 'connection') extraDrop = connectionTokens(headers[i + 1]!);
+      if (lc === 'connection') extraDrop = connectionTokens(headers[i + 1]!);
     }
   }
   if (!dropping) return headers;
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
-    const lower = headers[i]!.toLowerCase();
-    if (DROP_RESPONSE.has(lower) || (extraDrop !== null && extraDrop.has(lower))) continue;
+    const lc = lower(headers[i]!);
+    if (DROP_RESPONSE.has(lc) || (extraDrop !== null && extraDrop.has(lc))) continue;
     out.push(headers[i]!, headers[i + 1]!);
   }
   return out;

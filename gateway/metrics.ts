@@ -7,22 +7,56 @@ import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom
 import type { ServerState } from '../routing/types.ts';
 import type { RouteRuntime } from './route-runtime.ts';
 
-type CounterChild = ReturnType<Counter<string>['labels']>;
-type HistogramChild = ReturnType<Histogram<string>['labels']>;
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Cached children of one route. */
+/** Plain accumulators of one route: the hot path only does arithmetic; scrapes read them. */
 interface RouteSlot {
-  duration: HistogramChild;
-  /** server → status → requests counter child. */
-  requests: Map<ServerState | null, Map<number, CounterChild>>;
-  /** Request counts per server since start (for /status request rates). */
+  readonly route: string;
+  /** Per-bucket (non-cumulative) counts; the last slot is +Inf. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+  /** server → status → [upstream, count]. */
+  readonly requests: Map<ServerState | null, Map<number, { upstream: string; count: number }>>;
+}
+
+/** A value in prom-client's metric-get format. */
+interface MetricValue { value: number; labels: Record<string, string | number>; metricName?: string }
+
+/** The per-route latency histogram, read from the route slots at scrape time. */
+class RouteLatency {
+  readonly name = 'gateway_request_duration_seconds';
+  readonly help = 'Time from request arrival to the end of the response, per route';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly slots: () => Iterable<RouteSlot>;
+
+  constructor(slots: () => Iterable<RouteSlot>) {
+    this.slots = slots;
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
+    const values: MetricValue[] = [];
+    for (const s of this.slots()) {
+      let acc = 0;
+      BUCKETS.forEach((le, i) => {
+        acc += s.buckets[i]!;
+        values.push({ value: acc, labels: { route: s.route, le }, metricName: `${this.name}_bucket` });
+      });
+      values.push({ value: s.count, labels: { route: s.route, le: '+Inf' }, metricName: `${this.name}_bucket` });
+      values.push({ value: s.sum, labels: { route: s.route }, metricName: `${this.name}_sum` });
+      values.push({ value: s.count, labels: { route: s.route }, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
 }
 
 /** Everything the gateway counts. */
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<string>;
-  private readonly duration: Histogram<string>;
+  /** Route slots by route name (a reload keeps counting into the same slot). */
+  private readonly slots = new Map<string, RouteSlot>();
   private readonly retries: Counter<string>;
   private readonly ejections: Counter<string>;
   private readonly drift: Counter<string>;
@@ -36,11 +70,11 @@ export class GatewayMetrics {
   constructor(servers: () => Iterable<ServerState>, inFlight: () => number) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_process_' });
-    this.requests = new Counter({ name: 'gateway_requests_total', help: 'Proxied requests by route, upstream, server and status', labelNames: ['route', 'upstream', 'server', 'status'], registers });
-    this.duration = new Histogram({
-      name: 'gateway_request_duration_seconds', help: 'Time from request arrival to the end of the response, per route', labelNames: ['route'], registers,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    this.requests = new Counter({
+      name: 'gateway_requests_total', help: 'Proxied requests by route, upstream, server and status', labelNames: ['route', 'upstream', 'server', 'status'], registers,
+      collect: () => this.collectRequests(),
     });
+    this.registry.registerMetric(new RouteLatency(() => this.slots.values()) as unknown as Histogram<string>);
     this.retries = new Counter({ name: 'gateway_retries_total', help: 'Requests retried on another server after a connect failure', labelNames: ['route', 'upstream'], registers });
     this.ejections = new Counter({ name: 'gateway_upstream_ejections_total', help: 'Servers taken out by failed active checks or passive ejection', labelNames: ['upstream', 'server', 'reason'], registers });
     this.drift = new Counter({ name: 'gateway_routing_drift_total', help: 'Worker answers M_UNRECOGNIZED replayed to the default upstream (issue 4)', labelNames: ['route', 'server'], registers });
@@ -67,25 +101,39 @@ export class GatewayMetrics {
   }
 
   private slot(rt: RouteRuntime): RouteSlot {
-    let slot = rt.slot as RouteSlot | undefined;
+    let slot = this.slots.get(rt.name);
     if (slot === undefined) {
-      slot = { duration: this.duration.labels(rt.name), requests: new Map() };
-      rt.slot = slot;
+      slot = { route: rt.name, buckets: new Float64Array(BUCKETS.length + 1), sum: 0, count: 0, requests: new Map() };
+      this.slots.set(rt.name, slot);
     }
+    rt.slot = slot;
     return slot;
   }
 
-  /** Counts one finished request (hot path). */
+  /** Counts one finished request (hot path: map lookups and arithmetic only). */
   request(rt: RouteRuntime, upstream: string, server: ServerState | null, status: number, seconds: number): void {
-    const slot = this.slot(rt);
+    const slot = (rt.slot as RouteSlot | undefined) ?? this.slot(rt);
     let byStatus = slot.requests.get(server);
     if (byStatus === undefined) slot.requests.set(server, (byStatus = new Map()));
-    let child = byStatus.get(status);
-    if (child === undefined) byStatus.set(status, (child = this.requests.labels(rt.name, upstream, server?.name ?? '', String(status))));
-    child.inc();
-    slot.duration.observe(seconds);
+    let cell = byStatus.get(status);
+    if (cell === undefined) byStatus.set(status, (cell = { upstream, count: 0 }));
+    cell.count++;
+    let b = 0;
+    while (b < BUCKETS.length && seconds > BUCKETS[b]!) b++;
+    slot.buckets[b]!++;
+    slot.sum += seconds;
+    slot.count++;
     this.total++;
     if (server !== null) this.perServer.set(server, (this.perServer.get(server) ?? 0) + 1);
+  }
+
+  private collectRequests(): void {
+    this.requests.reset();
+    for (const slot of this.slots.values()) {
+      for (const [server, byStatus] of slot.requests) {
+        for (const [status, cell] of byStatus) this.requests.labels(slot.route, cell.upstream, server?.name ?? '', String(status)).inc(cell.count);
+      }
+    }
   }
 
   retry(rt: RouteRuntime, upstream: string): void {

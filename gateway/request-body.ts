@@ -29,8 +29,8 @@ export class RequestBody {
   private received = 0;
   private complete = false;
   private socket: Socket | null = null;
-  private readonly onData = (c: Buffer): void => this.data(c);
-  private readonly onEnd = (): void => this.end();
+  private onData: ((c: Buffer) => void) | null = null;
+  private onEnd: (() => void) | null = null;
 
   constructor(req: IncomingMessage, maxBody: number, keep: boolean) {
     this.req = req;
@@ -56,6 +56,8 @@ export class RequestBody {
     this.socket = socket;
     if (this.started) return this.replay(socket);
     this.started = true;
+    this.onData = (c: Buffer): void => this.data(c);
+    this.onEnd = (): void => this.end();
     this.req.on('data', this.onData);
     this.req.on('end', this.onEnd);
   }
@@ -106,8 +108,8 @@ export class RequestBody {
 
   /** Stops streaming; the rest of the body is read and dropped by node:http. */
   discard(): void {
-    this.req.off('data', this.onData);
-    this.req.off('end', this.onEnd);
+    if (this.onData !== null) this.req.off('data', this.onData);
+    if (this.onEnd !== null) this.req.off('end', this.onEnd);
     this.socket = null;
     this.req.resume();
   }
