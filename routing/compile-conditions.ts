@@ -58,8 +58,12 @@ export function findParam(query: string, name: string): number {
   const len = name.length;
   let at = query.indexOf(name);
   while (at >= 0 && !((at === 0 || isSeparator(query.charCodeAt(at - 1))) && query.charCodeAt(at + len) === 61)) at = query.indexOf(name, at + 1);
-  const coded = at < 0 ? query.indexOf('%') >= 0 || query.indexOf('+') >= 0 : at > 0 && (query.lastIndexOf('%', at) >= 0 || query.lastIndexOf('+', at) >= 0);
-  if (!coded) return at < 0 ? -1 : at + len + 1;
+  // A name before `at` can only decode to `name` if a `%` or `+` precedes `at` (indexOf is
+  // vectorised; lastIndexOf(c, from) is not, so this is asked forwards).
+  const limit = at < 0 ? query.length : at;
+  const pct = query.indexOf('%');
+  const plus = query.indexOf('+');
+  if ((pct < 0 || pct >= limit) && (plus < 0 || plus >= limit)) return at < 0 ? -1 : at + len + 1;
   return findParamSlow(query, name);
 }
 

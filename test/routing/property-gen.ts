@@ -111,11 +111,16 @@ const QUERY_ITEMS = ['since=', 'since', 'since=s72594_4483_1934', 'Since=x', 'si
   'full_state=true', 'full_state=false', 'full_state=TRUE', 'full_state=tru%65', 'full_state', 'timeout=30000', 'filter=0', 'access_token=syt_YWxpY2U_abcdefghijabcdefghij_0A1B2C',
   'access_token=', 'set_presence=offline', 'dir=b', 'from=t1', 'limit=10', 'x=%zz', '=v', '&', ';since=z', 'since=%E4%B8%AD', 'since=%FF', 'a+b=c+d', 'q=%2B'];
 
-/** A random, often odd, query string ('' a third of the time). */
+const SYNC_ITEMS = ['since=', 'since', 'since=s1', 'since=%20', 'Since=s1', '%73ince=s1', 'full_state=true', 'full_state=false', 'full_state=tru%65', 'full_state', 'timeout=0'];
+const SYNC_PATHS = ['/_matrix/client/v3/sync', '/_matrix/client/r0/sync', '/_matrix/client/unstable/sync', '/_matrix/client/v3/sync/', '/_matrix/client/v3/events',
+  '/_matrix/client/r0/initialSync', '/_matrix/client/v3/rooms/!r:hs/initialSync', '/_matrix/client/v3/rooms/%21r%3Ahs/initialSync'];
+
+/** A random, often odd, query string (often empty; half the time drawn from sync's parameters). */
 export function sampleQuery(rng: Prng): string {
-  const n = rng.below(4);
+  const n = rng.below(5);
+  const items = rng.chance(0.5) ? SYNC_ITEMS : QUERY_ITEMS;
   const parts: string[] = [];
-  for (let i = 0; i < n; i++) parts.push(rng.pick(QUERY_ITEMS));
+  for (let i = 0; i < n; i++) parts.push(rng.pick(items));
   return parts.join(rng.chance(0.85) ? '&' : ';');
 }
 
@@ -142,9 +147,25 @@ export function regexPool(extra: readonly string[] = []): RegexNode[] {
   return [...srcs].map((s) => parseRegex(s)).filter((n): n is RegexNode => n !== null);
 }
 
-/** One random request: a sample of a pool regex, often mutated, with odd query and headers. */
-export function sampleRequest(rng: Prng, pool: readonly RegexNode[]): RouteRequest {
-  let path = rng.chance(0.05) ? rng.pick(['', '/', '/_matrix', '/_synapse/admin/v1/users', '/_synapse/replication/x']) : sample(rng, rng.pick(pool));
+/** The parsed regexes a table's routes use (their groups' entries and paths). */
+export function tablePool(config: RoutesConfig): RegexNode[] {
+  const cat = catalogueFor(config.synapse_version);
+  const srcs = new Set<string>();
+  for (const r of config.routes) {
+    for (const g of r.match.groups ?? []) for (const e of cat.group(g) ?? []) srcs.add(e.regex);
+    for (const p of r.match.paths ?? []) srcs.add(p);
+  }
+  return [...srcs].map((s) => parseRegex(s)).filter((n): n is RegexNode => n !== null);
+}
+
+/**
+ * One random request: a sample of a regex (from `focus`, the table's own, 60 % of the time when
+ * given, else from `pool`), often mutated, with odd query and headers.
+ */
+export function sampleRequest(rng: Prng, pool: readonly RegexNode[], focus: readonly RegexNode[] = []): RouteRequest {
+  const from = focus.length > 0 && rng.chance(0.6) ? focus : pool;
+  let path = rng.chance(0.05) ? rng.pick(['', '/', '/_matrix', '/_synapse/admin/v1/users', '/_synapse/replication/x'])
+    : rng.chance(0.1) ? rng.pick(SYNC_PATHS) : sample(rng, rng.pick(from));
   if (rng.chance(0.1)) path = rng.pick(['/junk', '/_matrix/client/v3']) + path;
   if (rng.chance(0.4)) path = mutate(rng, path);
   if (rng.chance(0.1)) path = mutate(rng, path);
