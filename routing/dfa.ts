@@ -24,7 +24,7 @@ interface StateData {
 
 /** Options of a LazyDfa. */
 export interface LazyDfaOptions {
-  /** Cached DFA states before a flush (default 4096; each costs ALPHABET × 4 bytes of table). */
+  /** Cached DFA states before a flush (default 4096; each costs (symbol classes) × 4 bytes of table). */
   readonly maxStates?: number;
 }
 
@@ -39,6 +39,14 @@ export class LazyDfa<T> {
   private readonly result: (ids: readonly number[]) => T;
   private readonly maxStates: number;
   private readonly trans: Int32Array;
+  /** Input symbol → symbol class (symbols no regex tells apart share a class, so rows stay short). */
+  private readonly classOf: Uint8Array;
+  /** A representative input symbol of each class. */
+  private readonly rep: number[] = [];
+  /** Number of symbol classes: the row width of `trans`. */
+  private readonly width: number;
+  private readonly lsClass: number;
+  private readonly otherClass: number;
   private readonly terminal: Uint8Array;
   private states: StateData[] = [];
   private results: (T | undefined)[] = [];
@@ -53,7 +61,11 @@ export class LazyDfa<T> {
     this.walker = new ClosureWalker(this.nfa);
     this.result = result;
     this.maxStates = Math.max(2, opts.maxStates ?? 4096);
-    this.trans = new Int32Array(this.maxStates * ALPHABET).fill(-1);
+    this.classOf = this.symbolClasses();
+    this.width = this.rep.length;
+    this.lsClass = this.classOf[128]!;
+    this.otherClass = this.classOf[129]!;
+    this.trans = new Int32Array(this.maxStates * this.width).fill(-1);
     this.terminal = new Uint8Array(this.maxStates);
     for (let r = 0; r < nodes.length; r++) {
       const c = this.walker.begin();
@@ -73,24 +85,26 @@ export class LazyDfa<T> {
 
   /** The answer for `input`: `result` of the ids of every regex whose `test(input)` is true. */
   run(input: string): T {
-    // `trans` holds state offsets (id × ALPHABET): -1 = not built yet, <= -2 = a terminal
-    // state at offset -t - 2 (its answer can no longer change: stop reading).
+    // `trans` holds state offsets (id × width): -1 = not built yet, <= -2 = a terminal state
+    // at offset -t - 2 (its answer can no longer change: stop reading).
     const trans = this.trans;
+    const classOf = this.classOf;
     let o = 0;
     for (let i = 0, n = input.length; i < n; i++) {
       const u = input.charCodeAt(i);
-      const t = trans[o + (u < 128 ? u : u === 0x2028 || u === 0x2029 ? 128 : 129)]!;
+      const k = u < 128 ? classOf[u]! : u === 0x2028 || u === 0x2029 ? this.lsClass : this.otherClass;
+      const t = trans[o + k]!;
       if (t >= 0) o = t;
       else if (t === -1) {
-        const id = this.step(o / ALPHABET, u < 128 ? u : u === 0x2028 || u === 0x2029 ? 128 : 129);
-        o = id * ALPHABET;
+        const id = this.step(o / this.width, k);
+        o = id * this.width;
         if (this.terminal[id] === 1) break;
       } else {
         o = -t - 2;
         break;
       }
     }
-    const s = o / ALPHABET;
+    const s = o / this.width;
     const r = this.results[s];
     return r !== undefined ? r : this.finish(s);
   }
@@ -113,9 +127,9 @@ export class LazyDfa<T> {
       const atEnd = this.endIds(s);
       if (atEnd.includes(0) && atEnd.length === 1) return false;
       if (this.terminal[s] === 1 || !this.firstAlive(d)) continue;
-      for (let sym = 0; sym < ALPHABET; sym++) {
-        const t = this.trans[s * ALPHABET + sym]!;
-        const next = t >= 0 ? t / ALPHABET : t === -1 ? this.step(s, sym) : (-t - 2) / ALPHABET;
+      for (let k = 0; k < this.width; k++) {
+        const t = this.trans[s * this.width + k]!;
+        const next = t >= 0 ? t / this.width : t === -1 ? this.step(s, k) : (-t - 2) / this.width;
         if (this.flushes !== before || seen.size > limit) return null;
         if (!seen.has(next)) {
           seen.add(next);
@@ -133,8 +147,27 @@ export class LazyDfa<T> {
     return d.consuming.some((q) => owner[q] === 0) || d.eolWaiting.some((q) => owner[q] === 0);
   }
 
-  /** Builds (or finds) the successor of state `s` on `sym`. */
-  private step(s: number, sym: number): number {
+  /** Partitions the input symbols into classes that every CHAR state treats alike. */
+  private symbolClasses(): Uint8Array {
+    const sets = [...new Map(this.nfa.sets.filter((x): x is Uint8Array => x !== null).map((x) => [x.join(''), x])).values()];
+    const byKey = new Map<string, number>();
+    const classOf = new Uint8Array(ALPHABET);
+    for (let sym = 0; sym < ALPHABET; sym++) {
+      const key = sets.map((x) => x[sym]).join('');
+      let c = byKey.get(key);
+      if (c === undefined) {
+        c = this.rep.length;
+        byKey.set(key, c);
+        this.rep.push(sym);
+      }
+      classOf[sym] = c;
+    }
+    return classOf;
+  }
+
+  /** Builds (or finds) the successor of state `s` on symbol class `k`. */
+  private step(s: number, k: number): number {
+    const sym = this.rep[k]!;
     const d = this.states[s]!;
     const c = this.walker.begin();
     for (const q of d.consuming) {
@@ -145,7 +178,7 @@ export class LazyDfa<T> {
     const next = this.makeState(c, d.accepted, false);
     const before = this.flushes;
     const id = this.intern(next);
-    if (this.flushes === before) this.trans[s * ALPHABET + sym] = this.terminal[id] === 1 ? -(id * ALPHABET) - 2 : id * ALPHABET;
+    if (this.flushes === before) this.trans[s * this.width + k] = this.terminal[id] === 1 ? -(id * this.width) - 2 : id * this.width;
     return id;
   }
 
