@@ -14,12 +14,13 @@ import { profileRoutes } from './profile.ts';
 import { ephemeralRoutes } from './ephemeral.ts';
 import { directoryRoutes } from './directory.ts';
 import { deviceRoutes } from './devices.ts';
+import { pushRuleRoutes } from './pushrules.ts';
 
 /** All routes, in match order. */
 export function allRoutes(hs: Homeserver): RouteDef[] {
   return [
     ...authRoutes(hs), ...syncRoutes(hs), ...roomRoutes(hs), ...eventRoutes(hs), ...profileRoutes(hs),
-    ...ephemeralRoutes(hs), ...directoryRoutes(hs), ...deviceRoutes(hs), ...replicationRoutes(hs),
+    ...ephemeralRoutes(hs), ...directoryRoutes(hs), ...deviceRoutes(hs), ...pushRuleRoutes(), ...replicationRoutes(hs),
     { method: 'GET', path: '/health', auth: 'none', placement: 'any', handler: async () => ({ body: 'OK' }) },
   ];
 }
