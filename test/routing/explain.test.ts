@@ -40,14 +40,15 @@ test('batch mode: one JSON line per request, denials included, same answers as s
     { method: 'GET', url: '/_synapse/admin/v1/users', source_ip: '203.0.113.50' },
     { method: 'GET', url: '/_synapse/admin/v1/users', source_ip: '127.0.0.1' },
     { method: 'POST', url: '/_matrix/client/v3/keys/upload' },
+    { method: 'GET', url: '/_synapse/replication/x', listener: 'admin' },
   ];
   writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   const r = explain('--routes', ROUTES, '--batch', file);
   assert.equal(r.status, 0, r.stderr);
   const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(out.length, lines.length);
-  assert.deepEqual(out.map((d) => d.route), ['sync-initial', 'rooms', 'federation-inbound', null, null, null, null]);
-  assert.deepEqual(out.map((d) => d.denied), [undefined, undefined, undefined, 'replication', 'admin', undefined, undefined]);
+  assert.deepEqual(out.map((d) => d.route), ['sync-initial', 'rooms', 'federation-inbound', null, null, null, null, null]);
+  assert.deepEqual(out.map((d) => d.denied), [undefined, undefined, undefined, 'replication', 'admin', undefined, undefined, undefined]);
   assert.equal(out[1].key, '!abc:example.org');
   assert.equal(out[2].key, '198.51.100.4');
   assert.equal(out[5].upstream, 'main');
