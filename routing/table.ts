@@ -45,18 +45,18 @@ export interface TableOptions extends CompileOptions {
 }
 
 /**
- * A ServerStateStore that hands out the same ServerState for the same upstream/name/url (and
- * weight/down), so health and in-flight counts survive a reload of an unchanged server.
+ * A ServerStateStore keyed by upstream/name/url: a reload gets the same ServerState for an
+ * unchanged server, so health and in-flight counts survive it. When only its weight or `down`
+ * changed, a new state object is made (those fields are read-only) that keeps the health.
  */
 export function defaultServerStore(): ServerStateStore {
   const known = new Map<string, ServerState>();
   return (upstream, name, url, weight, down) => {
-    const key = JSON.stringify([upstream, name, url, weight, down]);
-    let s = known.get(key);
-    if (!s) {
-      s = { upstream, name, url, weight, down, available: true, inflight: 0 };
-      known.set(key, s);
-    }
+    const key = JSON.stringify([upstream, name, url]);
+    const old = known.get(key);
+    if (old && old.weight === weight && old.down === down) return old;
+    const s: ServerState = { upstream, name, url, weight, down, available: old?.available ?? true, inflight: 0 };
+    known.set(key, s);
     return s;
   };
 }

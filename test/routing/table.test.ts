@@ -124,6 +124,13 @@ test('the table is immutable and server state survives a reload through the stor
   const b = compileTable(config, { store });
   assert.notEqual(a, b);
   assert.equal(a.upstreams.get('sync')!.servers[0], b.upstreams.get('sync')!.servers[0]);
+  const reweighted = RoutesFile.parse({ ...config, upstreams: { ...config.upstreams,
+    sync: { ...config.upstreams.sync!, servers: config.upstreams.sync!.servers.map((s, i) => (i === 0 ? { ...s, weight: 5 } : s)) } } });
+  a.upstreams.get('sync')!.servers[0]!.available = false;
+  const c = compileTable(reweighted, { store });
+  assert.equal(c.upstreams.get('sync')!.servers[0]!.weight, 5);
+  assert.equal(c.upstreams.get('sync')!.servers[0]!.available, false, 'a new weight keeps the health');
+  assert.equal(c.upstreams.get('sync')!.servers[1], a.upstreams.get('sync')!.servers[1]);
   for (const s of b.upstreams.get('client_reader')!.servers) s.available = false;
   const d = a.decide(req('GET', '/_matrix/client/v3/joined_rooms'));
   assert.equal(d.route?.name, 'client');
