@@ -64,14 +64,14 @@ function precompiledSequential(config: RoutesConfig): (req: RouteRequest) => num
  * Runs `fn` over the mix for about `seconds`; returns calls per second of this thread's CPU
  * time (one core; on a busy machine wall time also counts other processes' turns).
  */
-function measure(mix: readonly RouteRequest[], seconds: number, fn: (req: RouteRequest) => unknown): number {
+function measure(mix: readonly RouteRequest[], seconds: number, fn: (req: RouteRequest, i: number) => unknown): number {
   let calls = 0;
   let sink = 0;
   const start = process.hrtime.bigint();
   const cpu0 = process.threadCpuUsage();
   const budget = BigInt(Math.round(seconds * 1e9));
   while (process.hrtime.bigint() - start < budget) {
-    for (let i = 0; i < mix.length; i++) if (fn(mix[i]!) !== undefined) sink++;
+    for (let i = 0; i < mix.length; i++) if (fn(mix[i]!, i) !== undefined) sink++;
     calls += mix.length;
   }
   const cpu = process.threadCpuUsage(cpu0);
@@ -100,9 +100,17 @@ for (const r of mix) {
   if (a !== (sequentialMatch(config, r) ?? -1) || a !== nginxLike(r)) throw new Error(`evaluators disagree on ${JSON.stringify(r)}`);
 }
 
-const contestants: [string, readonly RouteRequest[], number, (r: RouteRequest) => unknown][] = [
+// decide = denials + match + key extraction + balancer pick; this row isolates the last two.
+const routeOf = mix.map((r) => table.match(r));
+const keyAndPick = (r: RouteRequest, i: number): unknown => {
+  const p = routeOf[i] ?? null;
+  const balancer = p ? p.balancer : table.defaultUpstream.balancer;
+  return balancer.pick(p?.extractKey ? p.extractKey(r) : null);
+};
+const contestants: [string, readonly RouteRequest[], number, (r: RouteRequest, i: number) => unknown][] = [
   ['compiled match', mix, 1, (r) => table.match(r)],
   ['compiled decide', mix, 1, (r) => table.decide(r)],
+  ['  of which key + pick alone', mix, 1, keyAndPick],
   ['sequential (precompiled, nginx-like)', mix, 1, nginxLike],
   ['sequential (naive reference)', naiveMix, 0.5, (r) => sequentialMatch(config, r)],
 ];
