@@ -13,7 +13,7 @@ import type { Balancer, ServerState } from '../types.ts';
 import { crc32, fmix32, ringHash } from '../hash.ts';
 import { missingKey, usable } from './eligible.ts';
 import { createFallback, type FallbackPolicy } from './fallback.ts';
-import { buildRing, lowerBound, type Ring } from './ring.ts';
+import { buildRing, lowerBound, ringBuckets, ringStart, usableMask, type Ring } from './ring.ts';
 
 /**
  * Ring points per unit of weight. One server's share of the ring deviates from its ideal by
@@ -40,12 +40,19 @@ export class ConsistentHashBalancer implements Balancer {
   readonly policy = 'consistent_hash';
   readonly #servers: readonly ServerState[];
   readonly #ring: Ring;
+  readonly #buckets: Uint32Array;
   readonly #boundedLoad: number | undefined;
   readonly #fallback: Balancer;
+  /** For each ring point, the server a plain pick lands on (-1: none usable), built for #mask. */
+  readonly #resolved: Int32Array;
+  /** usableMask the #resolved table was built for; -2 = never built. */
+  #mask = -2;
 
   constructor(servers: readonly ServerState[], fallback: FallbackPolicy, boundedLoad?: number) {
     this.#servers = servers;
     this.#ring = consistentRing(servers);
+    this.#buckets = ringBuckets(this.#ring.hashes);
+    this.#resolved = new Int32Array(this.#ring.hashes.length);
     this.#boundedLoad = boundedLoad;
     this.#fallback = createFallback(fallback, servers);
   }
@@ -53,6 +60,17 @@ export class ConsistentHashBalancer implements Balancer {
   /** The first usable (and, with bounded load, not overloaded) server clockwise from the key; null when none. */
   pick(key: string | null, exclude?: ReadonlySet<ServerState>): ServerState | null {
     if (missingKey(key)) return this.#fallback.pick(null, exclude);
+    const mask = exclude === undefined && this.#boundedLoad === undefined ? usableMask(this.#servers) : -1;
+    if (mask < 0) return this.#walk(key, exclude);
+    if (mask !== this.#mask) this.#resolve(mask);
+    const { hashes } = this.#ring;
+    const start = ringStart(hashes, this.#buckets, ringHash(key));
+    const owner = this.#resolved[start === hashes.length ? 0 : start]!;
+    return owner < 0 ? null : this.#servers[owner]!;
+  }
+
+  /** The general pick (exclusions, bounded load, more than 31 servers): walks the ring. */
+  #walk(key: string, exclude: ReadonlySet<ServerState> | undefined): ServerState | null {
     const limit = this.#limit(exclude);
     if (limit === 0) return null;
     const { hashes, owners } = this.#ring;
@@ -62,6 +80,24 @@ export class ConsistentHashBalancer implements Balancer {
       if (usable(s, exclude) && s.inflight < limit) return s;
     }
     return null;
+  }
+
+  /**
+   * Rebuilds #resolved for the servers usable in `mask`: walking the ring backwards, each point
+   * takes its own owner when usable, else the answer of the next point (two laps close the wrap).
+   */
+  #resolve(mask: number): void {
+    const { owners } = this.#ring;
+    const n = owners.length;
+    let next = -1;
+    for (let lap = 0; lap < 2; lap++) {
+      for (let i = n - 1; i >= 0; i--) {
+        const o = owners[i]!;
+        if ((mask >>> o) & 1) next = o;
+        this.#resolved[i] = next;
+      }
+    }
+    this.#mask = mask;
   }
 
   /** The in-flight count a server must stay below to be picked: ∞ without bounded load; 0 when nothing is usable. */

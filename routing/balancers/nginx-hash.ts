@@ -13,7 +13,7 @@ import type { Balancer, ServerState } from '../types.ts';
 import { crc32, crc32Key } from '../hash.ts';
 import { missingKey, usable } from './eligible.ts';
 import { createFallback, type FallbackPolicy } from './fallback.ts';
-import { buildRing, lowerBound, type Ring } from './ring.ts';
+import { buildRing, lowerBound, ringBuckets, ringStart, usableMask, type Ring } from './ring.ts';
 
 /** nginx gives the walk this many extra points before falling back (H: `if (hp->tries > 20)`). */
 const MAX_TRIES = 20;
@@ -66,23 +66,52 @@ export class NginxHashBalancer implements Balancer {
   readonly policy = 'nginx_hash';
   readonly #servers: readonly ServerState[];
   readonly #ring: Ring;
+  readonly #buckets: Uint32Array;
   readonly #fallback: Balancer;
+  /** For each ring point, the server nginx's walk from it lands on (-1: fallback), built for #mask. */
+  readonly #resolved: Int32Array;
+  /** usableMask the #resolved table was built for; -2 = never built. */
+  #mask = -2;
 
   constructor(servers: readonly ServerState[], fallback: FallbackPolicy) {
     this.#servers = servers;
     this.#ring = nginxRing(servers);
+    this.#buckets = ringBuckets(this.#ring.hashes);
+    this.#resolved = new Int32Array(this.#ring.hashes.length);
     this.#fallback = createFallback(fallback, servers);
   }
 
   /** nginx's choice for `key` (wire bytes as nginx sees them); fallback when no key, one server, or 21 unusable points. */
   pick(key: string | null, exclude?: ReadonlySet<ServerState>): ServerState | null {
     if (missingKey(key) || this.#servers.length === 1) return this.#fallback.pick(null, exclude);
+    const mask = exclude === undefined ? usableMask(this.#servers) : -1;
+    if (mask < 0) return this.#walk(key, exclude);
+    if (mask !== this.#mask) this.#resolve(mask);
+    const { hashes } = this.#ring;
+    const start = ringStart(hashes, this.#buckets, crc32Key(key));
+    const owner = this.#resolved[start === hashes.length ? 0 : start]!;
+    return owner < 0 ? this.#fallback.pick(null, undefined) : this.#servers[owner]!;
+  }
+
+  /** The walk itself: at most MAX_TRIES + 1 points clockwise from the key's, then the fallback. */
+  #walk(key: string, exclude: ReadonlySet<ServerState> | undefined): ServerState | null {
+    const owner = this.#walkFrom(lowerBound(this.#ring.hashes, crc32Key(key)), exclude);
+    return owner < 0 ? this.#fallback.pick(null, exclude) : this.#servers[owner]!;
+  }
+
+  /** Index of the server the walk from point `start` lands on, or -1 after MAX_TRIES + 1 unusable points. */
+  #walkFrom(start: number, exclude: ReadonlySet<ServerState> | undefined): number {
     const { hashes, owners } = this.#ring;
-    const start = lowerBound(hashes, crc32Key(key));
     for (let tries = 0; tries <= MAX_TRIES; tries++) {
-      const s = this.#servers[owners[(start + tries) % hashes.length]!]!;
-      if (usable(s, exclude)) return s;
+      const owner = owners[(start + tries) % hashes.length]!;
+      if (usable(this.#servers[owner]!, exclude)) return owner;
     }
-    return this.#fallback.pick(null, exclude);
+    return -1;
+  }
+
+  /** Rebuilds #resolved for the servers usable now (`mask`): the walk from every point. */
+  #resolve(mask: number): void {
+    for (let i = 0; i < this.#resolved.length; i++) this.#resolved[i] = this.#walkFrom(i, undefined);
+    this.#mask = mask;
   }
 }
