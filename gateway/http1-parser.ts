@@ -6,7 +6,8 @@
  *
  * Why not llhttp: node:http's client (`http.Agent`) costs ~4x nginx per request on this hot path
  * (see test/bench/PROXY-CANDIDATES.md); the upstream side only ever parses responses from our
- * own workers, which this small state machine covers.
+ * own workers, which this small state machine covers. Body slices handed to `onBody` are views
+ * of the caller's buffer, valid only during the call.
  */
 
 /** Receives the parsed parts of one response, in order. */
@@ -95,7 +96,7 @@ export class ResponseParser {
     const end = buf.indexOf(CRLFCRLF, off);
     if (end < 0) {
       if (buf.length - off > MAX_HEAD) throw new ParseError('upstream response head too large');
-      this.pending = buf.subarray(off);
+      this.pending = Buffer.from(buf.subarray(off)); // copied: the read buffer is reused
       return -1;
     }
     const lines = buf.toString('latin1', off, end).split('\r\n');
@@ -180,7 +181,7 @@ export class ResponseParser {
 
   private keep(buf: Buffer, off: number, max: number, why: string): number {
     if (buf.length - off > max) throw new ParseError(why);
-    this.pending = buf.subarray(off);
+    this.pending = Buffer.from(buf.subarray(off)); // copied: the read buffer is reused
     return -1;
   }
 }

@@ -7,6 +7,13 @@
 import { connect, type Socket } from 'node:net';
 import { ResponseParser, type ResponseSink } from './http1-parser.ts';
 
+/**
+ * Every upstream socket reads into this one buffer (net.connect `onread`): no allocation per
+ * read and no stream machinery between the socket and the parser. Anything kept past the read
+ * callback is copied first (parser leftovers, body chunks handed to the client side).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** Where a server listens: TCP host/port or a unix socket path. */
 export type Target = { readonly host: string; readonly port: number } | { readonly path: string };
 
@@ -42,7 +49,6 @@ export class UpstreamConnection {
     this.pool = pool;
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(err));
     socket.on('close', () => {
@@ -60,7 +66,8 @@ export class UpstreamConnection {
     this.socket.setTimeout(ms);
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes read into the shared buffer; valid only during this call (see READ_BUFFER). */
+  onRead(chunk: Buffer): void {
     if (this.user === null) return this.destroy(); // unsolicited bytes: the connection is unusable
     try {
       this.parser.execute(chunk);
@@ -132,10 +139,16 @@ export class ConnectionPool {
   /** Starts a new connection; `onConnect` fires once it is writable. */
   connect(onConnect: () => void): UpstreamConnection {
     const t = this.target;
-    const socket = 'path' in t ? connect({ path: t.path }) : connect({ host: t.host, port: t.port });
+    let conn: UpstreamConnection | null = null;
+    const onread = { buffer: READ_BUFFER, callback: (n: number): boolean => {
+      conn?.onRead(READ_BUFFER.subarray(0, n));
+      return true;
+    } };
+    const socket = 'path' in t ? connect({ path: t.path, onread }) : connect({ host: t.host, port: t.port, onread });
     socket.once('connect', onConnect);
     this.open++;
-    return new UpstreamConnection(this, socket);
+    conn = new UpstreamConnection(this, socket);
+    return conn;
   }
 
   /** Returns a connection after a complete exchange; closes it if the pool is full. */

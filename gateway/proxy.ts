@@ -115,8 +115,8 @@ export class Exchange implements ConnectionUser {
     conn.setTimeout(this.runtime.idleTimeout);
     this.phase = 'waiting';
     const head = buildRequestHead(this.req, { clientIp: this.begin.clientIp, trustedPeer: this.begin.trustedPeer, chunked: this.body.chunked });
-    conn.socket.write(head, 'latin1');
     this.body.sendTo(conn.socket);
+    conn.socket.write(head, 'latin1');
     this.arm(this.firstByteTimeout(), 'first_byte_timeout');
   }
 
@@ -167,9 +167,11 @@ export class Exchange implements ConnectionUser {
     }
   }
 
-  onBody(chunk: Buffer): void {
-    if (this.phase === 'buffering') return this.drift!.add(chunk);
+  /** A body slice of the connection's shared read buffer: copied before it is kept or queued. */
+  onBody(view: Buffer): void {
+    if (this.phase === 'buffering') return this.drift!.add(Buffer.from(view));
     if (this.phase !== 'streaming') return;
+    const chunk = Buffer.from(view);
     this.bytesOut += chunk.length;
     if (chunk.length >= 16384) noteStreamed(chunk.length);
     if (!this.res.write(chunk)) {
@@ -310,7 +312,8 @@ export class Exchange implements ConnectionUser {
     this.phase = 'streaming';
     this.status = buffered.status;
     this.writeHead(buffered.status, filterResponseHeaders(buffered.headers));
-    for (const c of buffered.chunks) this.onBody(c);
+    for (const c of buffered.chunks) this.res.write(c);
+    this.bytesOut += buffered.size;
     this.phase = 'done';
     this.res.end();
     this.ctx.observer.finish(this);

@@ -29,6 +29,7 @@ export class RequestBody {
   private received = 0;
   private complete = false;
   private socket: Socket | null = null;
+  private corked = false;
   private onData: ((c: Buffer) => void) | null = null;
   private onEnd: (() => void) | null = null;
 
@@ -50,12 +51,20 @@ export class RequestBody {
     return !this.hasBody || (this.complete && this.kept !== null);
   }
 
-  /** Streams the body (or its kept copy) to an upstream socket whose head was just written. */
+  /**
+   * Streams the body (or its kept copy) to an upstream socket. Call it *before* writing the head:
+   * the socket is corked until the first body bytes, so head and a small body leave in one write.
+   */
   sendTo(socket: Socket): void {
     if (!this.hasBody) return;
     this.socket = socket;
-    if (this.started) return this.replay(socket);
+    if (this.started) {
+      socket.cork();
+      return void process.nextTick(() => { this.replay(socket); socket.uncork(); });
+    }
     this.started = true;
+    socket.cork();
+    this.corked = true;
     this.onData = (c: Buffer): void => this.data(c);
     this.onEnd = (): void => this.end();
     this.req.on('data', this.onData);
@@ -79,7 +88,9 @@ export class RequestBody {
     }
     const socket = this.socket;
     if (socket === null || socket.destroyed) return;
-    if (!this.write(socket, chunk)) {
+    const ok = this.write(socket, chunk);
+    this.uncork(socket);
+    if (!ok) {
       this.req.pause();
       socket.once('drain', () => this.req.resume());
     }
@@ -93,7 +104,16 @@ export class RequestBody {
 
   private end(): void {
     this.complete = true;
-    if (this.socket !== null && !this.socket.destroyed) this.finish(this.socket);
+    if (this.socket !== null && !this.socket.destroyed) {
+      this.finish(this.socket);
+      this.uncork(this.socket);
+    }
+  }
+
+  private uncork(socket: Socket): void {
+    if (!this.corked) return;
+    this.corked = false;
+    socket.uncork();
   }
 
   private finish(socket: Socket): void {

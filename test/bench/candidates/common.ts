@@ -21,5 +21,5 @@ export function targetPort(): number {
 
 /** Stops on SIGTERM (the harness stops contestants that way). */
 export function exitOnTerm(): void {
-  process.on('SIGTERM', () => process.exit(0));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));
 }
