@@ -60,11 +60,26 @@ export function findParam(query: string, name: string): number {
   while (at >= 0 && !((at === 0 || isSeparator(query.charCodeAt(at - 1))) && query.charCodeAt(at + len) === 61)) at = query.indexOf(name, at + 1);
   // A name before `at` can only decode to `name` if a `%` or `+` precedes `at` (indexOf is
   // vectorised; lastIndexOf(c, from) is not, so this is asked forwards).
-  const limit = at < 0 ? query.length : at;
+  if (firstCoded(query) >= (at < 0 ? query.length : at)) return at < 0 ? -1 : at + len + 1;
+  return findParamSlow(query, name);
+}
+
+/** One-entry memo of firstCoded: a route's conditions (and the next route's) ask about the same query. */
+let codedQuery = '';
+let codedAt = 0;
+/** The memoised query's first `;`, -1 when none, -2 until valueEnd first asks. */
+let firstSemi = -2;
+
+/** Index of the first `%` or `+` of `query`, or its length when there is none. */
+function firstCoded(query: string): number {
+  if (query === codedQuery) return codedAt;
   const pct = query.indexOf('%');
   const plus = query.indexOf('+');
-  if ((pct < 0 || pct >= limit) && (plus < 0 || plus >= limit)) return at < 0 ? -1 : at + len + 1;
-  return findParamSlow(query, name);
+  const n = query.length;
+  codedAt = Math.min(pct < 0 ? n : pct, plus < 0 ? n : plus);
+  firstSemi = -2;
+  codedQuery = query;
+  return codedAt;
 }
 
 /** findParam for queries where names may be form-encoded: decode each name that needs it. */
@@ -93,9 +108,23 @@ function findParamSlow(query: string, name: string): number {
 
 /** End (exclusive) of the value that starts at `start`. */
 export function valueEnd(query: string, start: number): number {
-  let j = start;
-  while (j < query.length && !isSeparator(query.charCodeAt(j))) j++;
-  return j;
+  // indexOf beats a charCodeAt loop over a sliced string several times; `;` is rare, so the
+  // memo answers "none after start" for most queries without a second scan.
+  const n = query.length;
+  const amp = query.indexOf('&', start);
+  let end = amp < 0 ? n : amp;
+  if (query !== codedQuery) firstCoded(query);
+  if (firstSemi === -2) firstSemi = query.indexOf(';');
+  if (firstSemi >= 0 && firstSemi < end) {
+    const semi = firstSemi >= start ? firstSemi : query.indexOf(';', start);
+    if (semi >= 0 && semi < end) end = semi;
+  }
+  return end;
+}
+
+/** True when the value starting at `at` is empty (a separator or the end follows at once). */
+function emptyAt(query: string, at: number): boolean {
+  return at >= query.length || isSeparator(query.charCodeAt(at));
 }
 
 /** The decoded first value of query parameter `name`, or undefined when it is absent. */
@@ -128,7 +157,7 @@ export function queryPredicate(name: string, cond: ValueCondition): RequestPredi
   if (typeof cond === 'string') {
     return (req) => {
       const at = findParam(req.query, name);
-      const empty = at < 0 ? true : valueEnd(req.query, at) === at;
+      const empty = at < 0 ? true : emptyAt(req.query, at);
       if (cond === 'present') return at >= 0;
       if (cond === 'absent') return at < 0;
       if (cond === 'absent_or_empty') return empty;

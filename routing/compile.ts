@@ -102,12 +102,13 @@ export function compilePaths(config: RoutesConfig, catalogue: Catalogue, opts: C
     return c;
   };
   const dfa = new LazyDfa(dfaNodes, candidatesFor, { maxStates: opts.maxDfaStates });
+  const recent = new RecentPaths((path) => dfa.run(path));
   return {
     regexCount: sources.length,
     fallbackCount: fallbackRe.filter((r) => r !== null).length,
     dfaStats: () => ({ states: dfa.stateCount, flushes: dfa.flushes }),
     match(req: RouteRequest): number {
-      const cands = dfa.run(req.path);
+      const cands = recent.get(req.path);
       for (let i = 0; i < cands.length; i++) {
         const c = cands[i]!;
         if (candidateHolds(c, req)) return c.route;
@@ -115,6 +116,35 @@ export function compilePaths(config: RoutesConfig, catalogue: Catalogue, opts: C
       return -1;
     },
   };
+}
+
+/** Slots of RecentPaths (a power of two). */
+const RECENT_SLOTS = 256;
+
+/**
+ * A direct-mapped memo of path → candidates in front of the DFA. The answer depends on the path
+ * alone, and a few paths carry most traffic (every client's `/sync`, busy rooms' `/messages`),
+ * so a slot probe (a hash of the length and two code units, then one string compare) replaces a
+ * walk of the whole path for them; a miss costs the probe and overwrites the slot.
+ */
+class RecentPaths {
+  private readonly paths: string[] = new Array<string>(RECENT_SLOTS).fill('\0');
+  private readonly answers: (readonly Candidate[])[] = new Array<readonly Candidate[]>(RECENT_SLOTS).fill([]);
+  private readonly compute: (path: string) => readonly Candidate[];
+
+  constructor(compute: (path: string) => readonly Candidate[]) {
+    this.compute = compute;
+  }
+
+  get(path: string): readonly Candidate[] {
+    const n = path.length;
+    const slot = n === 0 ? 0 : (n * 31 + path.charCodeAt(n - 1) * 7 + path.charCodeAt(n >> 1)) & (RECENT_SLOTS - 1);
+    if (this.paths[slot] === path) return this.answers[slot]!;
+    const answer = this.compute(path);
+    this.paths[slot] = path;
+    this.answers[slot] = answer;
+    return answer;
+  }
 }
 
 function candidateHolds(c: Candidate, req: RouteRequest): boolean {

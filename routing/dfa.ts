@@ -45,11 +45,12 @@ export class LazyDfa<T> {
   private readonly rep: number[] = [];
   /** Number of symbol classes: the row width of `trans`. */
   private readonly width: number;
-  private readonly lsClass: number;
-  private readonly otherClass: number;
+  /** Every UTF-16 code unit → its symbol class, so the walk needs no branch per unit. */
+  private readonly unitClass: Uint8Array;
   private readonly terminal: Uint8Array;
   private states: StateData[] = [];
-  private results: (T | undefined)[] = [];
+  /** Answer per state id, dense (holes would make V8 keep it as a slow dictionary). */
+  private readonly results: (T | undefined)[];
   private readonly index = new Map<string, number>();
   private readonly initialData: StateData;
   /** How often the state cache was flushed (for tests and the benchmark). */
@@ -63,8 +64,10 @@ export class LazyDfa<T> {
     this.maxStates = Math.max(2, opts.maxStates ?? 4096);
     this.classOf = this.symbolClasses();
     this.width = this.rep.length;
-    this.lsClass = this.classOf[128]!;
-    this.otherClass = this.classOf[129]!;
+    this.unitClass = new Uint8Array(0x10000).fill(this.classOf[129]!);
+    this.unitClass.set(this.classOf.subarray(0, 128));
+    this.unitClass[0x2028] = this.unitClass[0x2029] = this.classOf[128]!;
+    this.results = new Array<T | undefined>(this.maxStates).fill(undefined);
     this.trans = new Int32Array(this.maxStates * this.width).fill(-1);
     this.terminal = new Uint8Array(this.maxStates);
     for (let r = 0; r < nodes.length; r++) {
@@ -88,11 +91,10 @@ export class LazyDfa<T> {
     // `trans` holds state offsets (id × width): -1 = not built yet, <= -2 = a terminal state
     // at offset -t - 2 (its answer can no longer change: stop reading).
     const trans = this.trans;
-    const classOf = this.classOf;
+    const unitClass = this.unitClass;
     let o = 0;
     for (let i = 0, n = input.length; i < n; i++) {
-      const u = input.charCodeAt(i);
-      const k = u < 128 ? classOf[u]! : u === 0x2028 || u === 0x2029 ? this.lsClass : this.otherClass;
+      const k = unitClass[input.charCodeAt(i)]!;
       const t = trans[o + k]!;
       if (t >= 0) o = t;
       else if (t === -1) {
@@ -214,7 +216,7 @@ export class LazyDfa<T> {
     this.trans.fill(-1);
     this.terminal.fill(0);
     this.states = [];
-    this.results = [];
+    this.results.fill(undefined);
     this.index.clear();
     this.intern(this.initialData);
   }

@@ -130,7 +130,7 @@ export function tokenUser(req: RouteRequest): string | null {
 
 /** Mirrors the map regex `syt_(?<username>.*?)_.*` (unanchored): the text after the first marker up to the next `_`. */
 function mapUsername(value: string, marker: string): string | null {
-  const at = value.indexOf(marker);
+  const at = value.startsWith(marker) ? 0 : value.indexOf(marker); // the usual place first
   if (at < 0) return null;
   const end = value.indexOf('_', at + marker.length);
   return end < 0 ? null : value.slice(at + marker.length, end);
