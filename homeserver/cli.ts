@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });
   log.info('stopping');
-  await running.stop();
+  // A stuck pool or socket must not keep a stopped process alive: give stop() 5 s, then exit.
+  await Promise.race([running.stop(), new Promise((r) => setTimeout(r, 5000).unref())]);
+  setTimeout(() => process.exit(0), 100).unref();
   return 0;
 }
 

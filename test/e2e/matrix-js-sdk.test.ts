@@ -28,6 +28,9 @@ before(async () => {
 after(async () => {
   await d?.stop();
   rmSync(dir, { recursive: true, force: true });
+  // matrix-js-sdk leaves each request's abort timer running (http-api/utils.js timeoutSignal: up to
+  // 110 s for a sync); once the results are reported, leave with the runner's exit code.
+  setTimeout(() => process.exit(), 2000).unref();
 });
 
 async function registered(name: string): Promise<MatrixClient> {
