@@ -79,15 +79,23 @@ async function runWorker(args: ServeArgs): Promise<number> {
   }
   process.on('SIGHUP', () => gw.reload());
   if (args.watch) watchFile(args.routes, () => gw.reload());
-  const signal = await new Promise<string>((res) => {
-    process.once('SIGTERM', () => res('SIGTERM'));
-    process.once('SIGINT', () => res('SIGINT'));
-  });
+  const signal = await firstSignal();
   log.info({ signal, in_flight: gw.active }, 'draining');
   const result = await gw.shutdown();
   log.info({ result }, 'stopped');
   setTimeout(() => process.exit(0), 1000).unref(); // a lingering handle must not keep a stopped gateway alive
   return 0;
+}
+
+/**
+ * Resolves on the first SIGTERM/SIGINT. The handlers stay installed, so a second signal (a
+ * process-group SIGTERM reaches cluster workers twice: directly and forwarded) cannot kill a
+ * draining process.
+ */
+function firstSignal(): Promise<string> {
+  return new Promise((res) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => res(sig));
+  });
 }
 
 /** Reloads when the file (or an editor's rename over it) changes, debounced. */
@@ -110,10 +118,7 @@ async function runPrimary(args: ServeArgs): Promise<number> {
     workers.push(cluster.fork());
   });
   process.on('SIGHUP', () => { for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP'); });
-  await new Promise<void>((res) => {
-    process.once('SIGTERM', () => res());
-    process.once('SIGINT', () => res());
-  });
+  await firstSignal();
   stopping = true;
   const alive = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
   await Promise.all(alive.map((w) => new Promise<void>((res) => {
