@@ -21,6 +21,26 @@ import { Router } from './http/router.ts';
 import { listen, portOf } from './http/server.ts';
 import { allRoutes } from './api/index.ts';
 import type { RouteDef } from './http/types.ts';
+import { InvalidatingCache } from './cache.ts';
+import type { ReplicationBus as Bus } from './replication/bus.ts';
+import type { Caches } from './context.ts';
+
+/** Builds the caches and subscribes them to replication. */
+function wireCaches(bus: Bus): Caches {
+  const caches: Caches = {
+    tokens: new InvalidatingCache(50_000, 5 * 60_000),
+    roomVisibility: new InvalidatingCache(20_000, 10 * 60_000),
+    oneTimeKeys: new InvalidatingCache(50_000, 60_000),
+    toDeviceAcked: new Map(),
+  };
+  bus.onInvalidate('tokens', () => caches.tokens.clear());
+  bus.onInvalidate('one_time_keys', (k) => caches.oneTimeKeys.invalidate(k));
+  bus.onRow((stream, row) => {
+    if (stream === 'events' && row.type === 'm.room.history_visibility' && typeof row.room_id === 'string') caches.roomVisibility.invalidate(row.room_id);
+  });
+  bus.onReset(() => { caches.roomVisibility.clear(); caches.oneTimeKeys.clear(); caches.tokens.clear(); });
+  return caches;
+}
 
 /** A running process. */
 export interface RunningHomeserver {
@@ -67,6 +87,7 @@ export async function startHomeserver(config: HomeserverConfig, opts: StartOptio
     replication: new ReplicationClient(deployment),
     persister: deployment.writes('events') ? new EventPersister(pool, bus, deployment.instanceName) : undefined,
     streamWriter: writes.some((s) => s !== 'events') ? new LocalStreamWriter(pool, bus) : undefined,
+    caches: wireCaches(bus),
   };
   const servers: Server[] = [];
   const all = allRoutes(hs);

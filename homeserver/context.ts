@@ -13,6 +13,20 @@ import type { ReplicationBus } from './replication/bus.ts';
 import type { ReplicationClient } from './replication/client.ts';
 import type { EventPersister, PersistRequest, PersistResult } from './rooms/persister.ts';
 import type { LocalStreamWriter, StreamOp } from './streams/writers.ts';
+import type { InvalidatingCache } from './cache.ts';
+import type { Requester } from './http/types.ts';
+
+/** Per-process caches, each invalidated through replication (see app.ts for the wiring). */
+export interface Caches {
+  /** token hash → requester (null = unknown token). Cleared on any logout anywhere. */
+  readonly tokens: InvalidatingCache<Requester | null>;
+  /** room → history_visibility changes; dropped when an m.room.history_visibility row is seen. */
+  readonly roomVisibility: InvalidatingCache<{ at: number; value: string }[]>;
+  /** `user|device` → one-time key counts; dropped on upload/claim anywhere. */
+  readonly oneTimeKeys: InvalidatingCache<Record<string, number>>;
+  /** `user|device` → to-device position already deleted up to (acknowledged by a later since). */
+  readonly toDeviceAcked: Map<string, number>;
+}
 
 /** One process's services. */
 export interface Homeserver {
@@ -27,6 +41,7 @@ export interface Homeserver {
   readonly replication: ReplicationClient;
   readonly persister: EventPersister | undefined;
   readonly streamWriter: LocalStreamWriter | undefined;
+  readonly caches: Caches;
 }
 
 /** Persists events on the room's persister: here, or over HTTP replication. */

@@ -24,10 +24,12 @@ export function authRoutes(hs: Homeserver): RouteDef[] {
     { method: 'POST', path: '/_matrix/client/{v}/logout', auth: 'user', placement: 'main', handler: async (c) => {
       const r = requester(c);
       await revokeToken(hs.pool, r.userId, r.deviceId);
+      hs.bus.invalidate('tokens', r.userId);
       return { body: {} };
     } },
     { method: 'POST', path: '/_matrix/client/{v}/logout/all', auth: 'user', placement: 'main', handler: async (c) => {
       await revokeAll(hs.pool, requester(c).userId);
+      hs.bus.invalidate('tokens', requester(c).userId);
       return { body: {} };
     } },
     { method: 'GET', path: '/_matrix/client/{v3}/account/whoami', auth: 'user', placement: 'any', handler: async (c) => {

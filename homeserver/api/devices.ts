@@ -53,6 +53,7 @@ async function deleteDevice(hs: Homeserver, c: RequestContext) {
     return { status: 401, body: { flows: [{ stages: ['m.login.password'] }], params: {}, session: 'device-delete', ...(auth ? { errcode: 'M_FORBIDDEN', error: 'Invalid password' } : {}) } };
   }
   await revokeToken(hs.pool, me.userId, c.params.device!);
+  hs.bus.invalidate('tokens', me.userId);
   await hs.pool.query('DELETE FROM e2e_device_keys WHERE user_id = $1 AND device_id = $2', [me.userId, c.params.device!]);
   await writeStream(hs, { stream: 'device_lists', user_id: me.userId });
   return { body: {} };
@@ -72,6 +73,7 @@ async function uploadKeys(hs: Homeserver, c: RequestContext) {
     if (!algorithm || !keyId) throw badJson(`invalid one-time key id ${id}`);
     await hs.pool.query('INSERT INTO e2e_one_time_keys (user_id, device_id, algorithm, key_id, key) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING', [me.userId, me.deviceId, algorithm, keyId, JSON.stringify(key)]);
   }
+  hs.bus.invalidate('one_time_keys', `${me.userId}|${me.deviceId}`);
   return { body: { one_time_key_counts: await oneTimeKeyCounts(hs.pool, me.userId, me.deviceId) } };
 }
 
@@ -97,6 +99,7 @@ async function claimKeys(hs: Homeserver, c: RequestContext) {
         `DELETE FROM e2e_one_time_keys WHERE ctid = (SELECT ctid FROM e2e_one_time_keys WHERE user_id = $1 AND device_id = $2 AND algorithm = $3 LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING key_id, key`,
         [user, device, algorithm]);
       if (r.rows[0]) ((out[user] ??= {})[device] = { [`${algorithm}:${r.rows[0].key_id}`]: r.rows[0].key });
+      if (r.rows[0]) hs.bus.invalidate('one_time_keys', `${user}|${device}`);
     }
   }
   return { body: { one_time_keys: out, failures: {} } };

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Homeserver } from '../context.ts';
 import { MatrixError } from '../errors.ts';
-import { requesterForToken, tokenFromRequest } from '../storage/users.ts';
+import { hashToken, requesterForToken, tokenFromRequest } from '../storage/users.ts';
 import type { Router } from './router.ts';
 import type { Reply, RequestContext, RouteDef } from './types.ts';
 
@@ -66,7 +66,9 @@ async function authenticate(hs: Homeserver, def: RouteDef, ctx: RequestContext):
     if (def.auth === 'optional') return;
     throw new MatrixError('M_MISSING_TOKEN', 'Missing access token');
   }
-  const requester = await requesterForToken(hs.pool, token);
+  const key = hashToken(token);
+  const requester = await hs.caches.tokens.get(key, async () => (await requesterForToken(hs.pool, token)) ?? null);
+  if (!requester) hs.caches.tokens.invalidate(key); // never keep misses: random tokens must not fill the cache
   if (!requester) throw new MatrixError('M_UNKNOWN_TOKEN', 'Unrecognised access token', 401, { soft_logout: false });
   ctx.requester = requester;
 }

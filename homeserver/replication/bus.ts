@@ -38,6 +38,9 @@ export class ReplicationBus {
   #connected = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  readonly #invalidators = new Map<string, (key: string) => void>();
+  readonly #resetters: (() => void)[] = [];
+  readonly #rowListeners: ((stream: StreamName, row: Record<string, unknown>) => void)[] = [];
 
   constructor(o: BusOptions) {
     this.#o = o;
@@ -52,8 +55,35 @@ export class ReplicationBus {
     return g;
   }
 
+  /** Registers a cache that INVALIDATE commands for `cache` clear entries of. */
+  onInvalidate(cache: string, drop: (key: string) => void): void {
+    this.#invalidators.set(cache, drop);
+  }
+
+  /** Registers a callback for when replication state may have been missed (gap, reconnect): drop caches. */
+  onReset(reset: () => void): void {
+    this.#resetters.push(reset);
+  }
+
+  /** Registers a listener for every row announced (local or remote), e.g. cache invalidation. */
+  onRow(listener: (stream: StreamName, row: Record<string, unknown>) => void): void {
+    this.#rowListeners.push(listener);
+  }
+
+  /** Drops `key` from `cache` here and on every other process. */
+  invalidate(cache: string, key: string): void {
+    this.#invalidators.get(cache)?.(key);
+    this.#send({ kind: 'INVALIDATE', instance: this.#o.instance, cache, key });
+  }
+
+  #reset(): void {
+    for (const r of this.#resetters) r();
+    this.#o.notifier.wakeAll();
+  }
+
   /** Announces a persisted row (after commit, before `finish`). */
   rdata(stream: StreamName, token: number, row: Record<string, unknown>): void {
+    for (const l of this.#rowListeners) l(stream, row);
     this.#o.notifier.buffer(stream, token, row);
     this.#send({ kind: 'RDATA', stream, instance: this.#o.instance, token, row });
   }
@@ -97,7 +127,7 @@ export class ReplicationBus {
     await this.#sub.subscribe(this.#o.channel).catch(() => undefined);
     this.#connected = true;
     await this.#catchUpFromDb();
-    this.#o.notifier.wakeAll();
+    this.#reset();
     this.#send({ kind: 'REPLICATE', instance: this.#o.instance });
   }
 
@@ -126,6 +156,7 @@ export class ReplicationBus {
     const { positions, notifier } = this.#o;
     switch (cmd.kind) {
       case 'RDATA':
+        for (const l of this.#rowListeners) l(cmd.stream, cmd.row);
         notifier.buffer(cmd.stream, cmd.token, cmd.row);
         if (cmd.token <= positions.safe(cmd.stream)) notifier.advanced(cmd.stream, cmd.token - 1, cmd.token);
         return;
@@ -134,11 +165,14 @@ export class ReplicationBus {
         const gap = cmd.prev > known || (cmd.prev === cmd.next && cmd.next > known);
         positions.advance(cmd.stream, cmd.instance, cmd.next);
         this.#gens.get(cmd.stream)?.heard(cmd.next);
-        if (gap) notifier.wakeAll();
+        if (gap) this.#reset();
         return;
       }
       case 'REPLICATE':
         for (const g of this.#gens.values()) this.#send({ kind: 'POSITION', stream: g.stream, instance: g.instance, prev: g.position, next: g.position });
+        return;
+      case 'INVALIDATE':
+        this.#invalidators.get(cmd.cache)?.(cmd.key);
         return;
       default: {
         const never: never = cmd;
@@ -157,7 +191,7 @@ export class ReplicationBus {
       moved = this.#o.positions.advance(row.stream_name, row.instance_name, Number(row.stream_id)) || moved;
       this.#gens.get(row.stream_name)?.heard(Number(row.stream_id));
     }
-    if (moved) this.#o.notifier.wakeAll();
+    if (moved) this.#reset();
   }
 
   async #tick(): Promise<void> {

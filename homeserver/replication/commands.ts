@@ -14,7 +14,10 @@ export interface PositionCommand { kind: 'POSITION'; stream: StreamName; instanc
 /** `instance` (re)connected and asks every writer to announce its positions. */
 export interface ReplicateCommand { kind: 'REPLICATE'; instance: string }
 
-export type Command = RdataCommand | PositionCommand | ReplicateCommand;
+/** Drop `key` from the named cache on every process (after Synapse's INVALIDATE_CACHE). */
+export interface InvalidateCommand { kind: 'INVALIDATE'; instance: string; cache: string; key: string }
+
+export type Command = RdataCommand | PositionCommand | ReplicateCommand | InvalidateCommand;
 
 /** Serializes a command to its wire line. */
 export function serialize(cmd: Command): string {
@@ -25,6 +28,8 @@ export function serialize(cmd: Command): string {
       return `POSITION ${cmd.stream} ${cmd.instance} ${cmd.prev} ${cmd.next}`;
     case 'REPLICATE':
       return `REPLICATE ${cmd.instance}`;
+    case 'INVALIDATE':
+      return `INVALIDATE ${cmd.instance} ${cmd.cache} ${cmd.key}`;
     default:
       return assertNever(cmd);
   }
@@ -46,6 +51,10 @@ export function parse(line: string): Command {
     }
     case 'REPLICATE':
       return { kind, instance: nonEmpty(rest[0]) };
+    case 'INVALIDATE': {
+      const [instance, cache, key] = splitFields(line, 3).slice(1);
+      return { kind, instance: nonEmpty(instance), cache: nonEmpty(cache), key: nonEmpty(key) };
+    }
     default:
       throw new Error(`unknown replication command ${JSON.stringify(kind)}`);
   }

@@ -60,18 +60,26 @@ export class EventPersister {
     const fresh: StoredEvent[] = [];
     let depth = state.depth;
     for (const draft of req.drafts) {
-      const existing = draft.txn_key ? await eventByTxn(this.#pool, draft.txn_key) : undefined;
-      if (existing) { results.push(existing); continue; }
       const size = Buffer.byteLength(JSON.stringify(draft.content));
       if (size > MAX_EVENT_BYTES) throw new MatrixError('M_TOO_LARGE', `event content is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
       const target = draft.type === 'm.room.redaction' && draft.redacts ? await getEvent(this.#pool, draft.redacts) : undefined;
-      authorize(draft, working, target && target.room_id === req.room_id ? target : undefined);
+      try {
+        authorize(draft, working, target && target.room_id === req.room_id ? target : undefined);
+      } catch (err) {
+        // A retried send whose first attempt succeeded returns that event, even if it would now fail.
+        const prior = draft.txn_key ? await eventByTxn(this.#pool, draft.txn_key) : undefined;
+        if (prior && req.drafts.length === 1) return { events: [{ event_id: prior.event_id, stream_ordering: prior.stream_ordering }] };
+        throw err;
+      }
       const event = this.#build(req.room_id, draft, ++depth, working);
       if (event.state_key !== undefined) working.apply(event);
       fresh.push(event);
       results.push(event);
     }
-    if (fresh.length > 0) await this.#write(req, fresh, working, depth);
+    if (fresh.length > 0) {
+      const dup = await this.#write(req, fresh, working, depth);
+      if (dup) return { events: [{ event_id: dup.event_id, stream_ordering: dup.stream_ordering }] };
+    }
     return { events: results.map((e) => ({ event_id: e!.event_id, stream_ordering: e!.stream_ordering })) };
   }
 
@@ -84,24 +92,34 @@ export class EventPersister {
     };
   }
 
-  async #write(req: PersistRequest, events: StoredEvent[], state: RoomState, depth: number): Promise<void> {
+  /**
+   * Allocates IDs and writes. A lone message event is one INSERT (atomic by itself, three round
+   * trips fewer than BEGIN/INSERT/COMMIT); anything touching state goes in a transaction. Returns
+   * the earlier event when the transaction ID was already used (the unique txn_key decides races).
+   */
+  async #write(req: PersistRequest, events: StoredEvent[], state: RoomState, depth: number): Promise<StoredEvent | undefined> {
     const gen = this.#bus.writer('events');
     const ids = await gen.allocate(events.length);
     events.forEach((e, i) => { e.stream_ordering = ids[i]!; });
+    const single = !req.create && events.length === 1 && events[0]!.state_key === undefined && events[0]!.type !== 'm.room.redaction';
     try {
-      await inTransaction(this.#pool, async (c) => {
+      if (single) await insertEvents(this.#pool, events, this.#instance);
+      else await inTransaction(this.#pool, async (c) => {
         if (req.create) await insertRoom(c, req.room_id, req.create);
         await insertEvents(c, events, this.#instance);
       });
     } catch (err) {
-      this.#states.delete(req.room_id);
       gen.finish(ids);
+      const txn = events.length === 1 ? events[0]!.txn_key : undefined;
+      if (txn && (err as { constraint?: string }).constraint === 'events_txn_key_key') return eventByTxn(this.#pool, txn);
+      this.#states.delete(req.room_id);
       throw translateDbError(err);
     }
     state.depth = depth;
     this.#remember(req.room_id, state);
     for (const e of events) this.#bus.rdata('events', e.stream_ordering, { room_id: e.room_id, event_id: e.event_id, type: e.type, state_key: e.state_key, sender: e.sender });
     gen.finish(ids);
+    return undefined;
   }
 
   async #state(roomId: string): Promise<RoomState> {

@@ -43,8 +43,8 @@ export async function accountDataIn(q: Queryable, userId: string, r: Range): Pro
 }
 
 /** To-device messages for a device in the range (oldest first), after deleting acknowledged ones. */
-export async function toDeviceIn(q: Queryable, userId: string, deviceId: string, r: Range, limit: number): Promise<{ stream_id: number; message: unknown }[]> {
-  if (r.from > 0) await q.query('DELETE FROM device_inbox WHERE user_id = $1 AND device_id = $2 AND stream_id <= $3', [userId, deviceId, r.from]);
+export async function toDeviceIn(q: Queryable, userId: string, deviceId: string, r: Range, limit: number, deleteAcked: boolean): Promise<{ stream_id: number; message: unknown }[]> {
+  if (deleteAcked && r.from > 0) await q.query('DELETE FROM device_inbox WHERE user_id = $1 AND device_id = $2 AND stream_id <= $3', [userId, deviceId, r.from]);
   if (r.to <= r.from) return [];
   const res = await q.query<{ stream_id: string; message: unknown }>(
     'SELECT stream_id, message FROM device_inbox WHERE user_id = $1 AND device_id = $2 AND stream_id > $3 AND stream_id <= $4 ORDER BY stream_id LIMIT $5',

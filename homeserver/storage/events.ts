@@ -23,7 +23,7 @@ function fromRow(r: Row): StoredEvent {
 }
 
 /** Inserts events and updates current_state in the caller's transaction. */
-export async function insertEvents(c: pg.PoolClient, events: readonly StoredEvent[], instance: string): Promise<void> {
+export async function insertEvents(c: Queryable, events: readonly StoredEvent[], instance: string): Promise<void> {
   const values: unknown[] = [];
   const rows = events.map((e, i) => {
     values.push(e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key ?? null, e.sender, JSON.stringify(e.content),

@@ -43,7 +43,8 @@ export function tokenFromRequest(authorization: string | undefined, query: URLSe
   return query.get('access_token') ?? undefined;
 }
 
-const hashToken = (t: string): string => createHash('sha256').update(t).digest('base64');
+/** The stored (and cached) form of a token. */
+export const hashToken = (t: string): string => createHash('sha256').update(t).digest('base64');
 
 /** The user and device behind a token, or undefined. */
 export async function requesterForToken(q: Queryable, token: string): Promise<Requester | undefined> {

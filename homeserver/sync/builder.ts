@@ -43,13 +43,13 @@ export async function buildSync(hs: Homeserver, who: Requester, since: StreamTok
       const touched = withEvents.has(m.room_id) || typing.has(m.room_id) || receipts.has(m.room_id) || accountData.has(m.room_id);
       if (!full && !newJoin && !touched) continue;
       const ts = withEvents.has(m.room_id) || full || newJoin
-        ? await timelineAndState(hs, who, filter, { roomId: m.room_id, since: since === undefined || newJoin ? 0 : from.events, upTo: to.events, full: full || newJoin })
+        ? await timelineAndState(hs, who, filter, { roomId: m.room_id, since: since === undefined || newJoin ? 0 : from.events, upTo: to.events, full: full || newJoin, joined: true })
         : { timeline: { events: [], limited: false, prev_batch: `s${to.events}` }, state: { events: [] } };
       join[m.room_id] = { ...ts, ...ephemeralOf(m.room_id, typing, receipts, accountData), unread_notifications: { highlight_count: 0, notification_count: 0 }, summary: {} };
     } else if (m.membership === 'invite' && (full || changed)) {
       invite[m.room_id] = { invite_state: { events: await inviteState(hs, m.room_id, m.stream_ordering) } };
     } else if ((m.membership === 'leave' || m.membership === 'ban') && changed && (!full || filter.room?.include_leave)) {
-      leave[m.room_id] = await timelineAndState(hs, who, filter, { roomId: m.room_id, since: full ? 0 : from.events, upTo: m.stream_ordering, full: false });
+      leave[m.room_id] = await timelineAndState(hs, who, filter, { roomId: m.room_id, since: full ? 0 : from.events, upTo: m.stream_ordering, full: false, joined: false });
     }
   }
   return finish(hs, who, { from, to, full, joined, join, leave, invite, accountData });
@@ -72,11 +72,14 @@ interface Parts {
 
 async function finish(hs: Homeserver, who: Requester, p: Parts): Promise<SyncResult> {
   const range = (s: keyof StreamToken) => ({ from: p.full && s !== 'to_device' ? 0 : p.from[s], to: p.to[s] });
+  const device = `${who.userId}|${who.deviceId}`;
+  const acked = hs.caches.toDeviceAcked.get(device) ?? 0;
+  if (p.from.to_device > acked) hs.caches.toDeviceAcked.set(device, p.from.to_device);
   const [toDevice, presence, changed, otk] = await Promise.all([
-    toDeviceIn(hs.pool, who.userId, who.deviceId, range('to_device'), 100),
+    toDeviceIn(hs.pool, who.userId, who.deviceId, range('to_device'), 100, p.from.to_device > acked),
     presenceIn(hs.pool, who.userId, p.joined, range('presence')),
     p.full ? Promise.resolve([]) : deviceListChanges(hs.pool, p.joined, who.userId, range('device_lists')),
-    oneTimeKeyCounts(hs.pool, who.userId, who.deviceId),
+    hs.caches.oneTimeKeys.get(device, () => oneTimeKeyCounts(hs.pool, who.userId, who.deviceId)),
   ]);
   const next = { ...p.to };
   if (toDevice.length === 100) next.to_device = toDevice[toDevice.length - 1]!.stream_id;

@@ -9,7 +9,7 @@ import type { Requester } from '../http/types.ts';
 import { toClient, type StoredEvent } from '../rooms/event.ts';
 import { matches, type Filter } from '../rooms/filter.ts';
 import { filterVisible, loadVisibility } from '../rooms/visibility.ts';
-import { roomEventsBackward, stateAt } from '../storage/events.ts';
+import { roomEventsBackward, stateAt, visibilityHistory } from '../storage/events.ts';
 
 /** What one room's section is built from. */
 export interface RoomSyncInput {
@@ -20,6 +20,18 @@ export interface RoomSyncInput {
   upTo: number;
   /** Full state (initial sync, full_state, new join) vs the delta. */
   full: boolean;
+  /** Whether the user is joined at `upTo` (enables the visibility fast path). */
+  joined: boolean;
+}
+
+/**
+ * Visible events of a window. Fast path, no query: a joined user in a room whose history
+ * visibility has only ever been `shared` or `world_readable` sees every event (rooms/visibility.ts).
+ */
+async function visibleOf(hs: Homeserver, roomId: string, userId: string, joined: boolean, window: StoredEvent[]): Promise<StoredEvent[]> {
+  const history = await hs.caches.roomVisibility.get(roomId, () => visibilityHistory(hs.pool, roomId));
+  if (joined && history.every((h) => h.value === 'shared' || h.value === 'world_readable')) return window;
+  return filterVisible(await loadVisibility(hs.pool, roomId, userId), window);
 }
 
 /** Timeline and state of one room. */
@@ -28,8 +40,7 @@ export async function timelineAndState(hs: Homeserver, who: Requester, filter: F
   const raw = await roomEventsBackward(hs.pool, input.roomId, input.upTo, input.since, limit + 1);
   const limited = raw.length > limit;
   const window = raw.slice(0, limit).reverse();
-  const vis = await loadVisibility(hs.pool, input.roomId, who.userId);
-  const timeline = filterVisible(vis, window).filter((e) => matches(filter.room?.timeline, e));
+  const timeline = (await visibleOf(hs, input.roomId, who.userId, input.joined, window)).filter((e) => matches(filter.room?.timeline, e));
   const startAt = window[0] ? window[0].stream_ordering - 1 : input.upTo;
   let state: StoredEvent[] = [];
   if (input.full || limited) {
