@@ -31,6 +31,8 @@ export interface ConnectionUser extends ResponseSink {
   onConnectionError(err: NodeJS.ErrnoException, responseStarted: boolean): void;
   /** No bytes for the configured idle time while the exchange was waiting. */
   onIdleTimeout(): void;
+  /** The bytes of one read were parsed: pass on anything held back for coalescing. */
+  onReadDone(): void;
 }
 
 /** One upstream connection and the response parser that reads it. */
@@ -69,13 +71,14 @@ export class UpstreamConnection {
   /** Bytes read into the shared buffer; valid only during this call (see READ_BUFFER). */
   onRead(chunk: Buffer): void {
     if (this.user === null) return this.destroy(); // unsolicited bytes: the connection is unusable
+    const user = this.user;
     try {
       this.parser.execute(chunk);
+      user.onReadDone();
     } catch (err) {
-      const user = this.user;
       this.user = null;
       this.destroy();
-      user?.onConnectionError(Object.assign(err as Error, { code: 'EPROTO' }), this.parser.started);
+      user.onConnectionError(Object.assign(err as Error, { code: 'EPROTO' }), this.parser.started);
     }
   }
 

@@ -70,6 +70,8 @@ export class Exchange implements ConnectionUser {
   private tried: Set<ServerState> | null = null;
   private readonly body: RequestBody;
   private drift: DriftBuffer | null = null;
+  /** First body chunk of the current read, held back so a whole response leaves in one end(). */
+  private held: Buffer | null = null;
 
   constructor(req: IncomingMessage, res: ServerResponse, ctx: ProxyContext, begin: ExchangeStart) {
     this.req = req;
@@ -167,13 +169,36 @@ export class Exchange implements ConnectionUser {
     }
   }
 
-  /** A body slice of the connection's shared read buffer: copied before it is kept or queued. */
+  /**
+   * A body slice of the connection's shared read buffer: copied before it is kept or queued. The
+   * first chunk of a read is held until the read is parsed, so a response that arrives whole
+   * leaves through one `res.end(body)`.
+   */
   onBody(view: Buffer): void {
     if (this.phase === 'buffering') return this.drift!.add(Buffer.from(view));
     if (this.phase !== 'streaming') return;
     const chunk = Buffer.from(view);
     this.bytesOut += chunk.length;
     if (chunk.length >= 16384) noteStreamed(chunk.length);
+    if (this.held === null) {
+      this.held = chunk;
+      return;
+    }
+    this.flushHeld();
+    this.write(chunk);
+  }
+
+  onReadDone(): void {
+    if (this.held !== null) this.flushHeld();
+  }
+
+  private flushHeld(): void {
+    const chunk = this.held!;
+    this.held = null;
+    this.write(chunk);
+  }
+
+  private write(chunk: Buffer): void {
     if (!this.res.write(chunk)) {
       const sock = this.conn!.socket;
       sock.pause();
@@ -189,7 +214,10 @@ export class Exchange implements ConnectionUser {
     this.endAttempt(this.status >= 500 || (this.drift?.status ?? 0) >= 500 ? 'failure' : 'ok');
     if (this.phase === 'buffering') return this.finishDrift();
     this.phase = 'done';
-    this.res.end();
+    const last = this.held;
+    this.held = null;
+    if (last !== null) this.res.end(last);
+    else this.res.end();
     this.ctx.observer.finish(this);
   }
 
