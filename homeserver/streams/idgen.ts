@@ -5,9 +5,11 @@
  * position is "one below the lowest in-flight ID", or, when nothing is in flight, the highest
  * position it knows any writer (or the sequence) reached — its own future IDs are all above that.
  *
- * The idle advance must not race an allocation whose `nextval` is on the wire: `#pending` counts
- * allocations not yet registered as in flight, and `#epoch` detects one starting during an async
- * sequence read.
+ * Allocations are serialised (one `nextval` query on the wire at a time, batching whatever queued
+ * meanwhile), so an allocation on the wire always receives IDs above every ID this writer already
+ * holds: "lowest in-flight minus one" stays a true bound while it is pending. Positions heard from
+ * other writers are remembered and claimed as soon as the writer is idle (nothing queued, on the
+ * wire, or in flight); `#epoch` detects an allocation starting during an async sequence read.
  */
 import type pg from 'pg';
 import type { StreamName } from '../config/deployment.ts';
@@ -33,9 +35,11 @@ export class WriterIdGen {
   readonly #pool: pg.Pool;
   readonly #sink: PositionSink;
   readonly #inFlight = new Set<number>();
-  #pending = 0;
+  readonly #queue: { n: number; resolve(ids: number[]): void; reject(err: unknown): void }[] = [];
+  #allocating = false;
   #epoch = 0;
   #maxSeen = 0;
+  #heard = 0;
   #position = 0;
   #dbWrite: Promise<void> | undefined;
   #dbDirty = false;
@@ -53,17 +57,30 @@ export class WriterIdGen {
   }
 
   /** Allocates `n` IDs and marks them in flight. */
-  async allocate(n = 1): Promise<number[]> {
-    this.#pending++;
+  allocate(n = 1): Promise<number[]> {
     this.#epoch++;
-    try {
-      const r = await this.#pool.query<{ id: string }>(`SELECT nextval('${SEQUENCES[this.stream]}') AS id FROM generate_series(1, $1)`, [n]);
-      const ids = r.rows.map((row) => Number(row.id));
-      for (const id of ids) this.#inFlight.add(id);
-      return ids;
-    } finally {
-      this.#pending--;
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ n, resolve, reject });
+      if (!this.#allocating) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#allocating = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0);
+      const total = batch.reduce((a, b) => a + b.n, 0);
+      try {
+        const r = await this.#pool.query<{ id: string }>(`SELECT nextval('${SEQUENCES[this.stream]}') AS id FROM generate_series(1, $1)`, [total]);
+        const ids = r.rows.map((row) => Number(row.id)).sort((a, b) => a - b);
+        for (const id of ids) this.#inFlight.add(id);
+        let at = 0;
+        for (const b of batch) { b.resolve(ids.slice(at, at + b.n)); at += b.n; }
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
     }
+    this.#allocating = false;
   }
 
   /** Marks IDs persisted (or abandoned: an unused ID is vacuously persisted) and recomputes. */
@@ -77,8 +94,7 @@ export class WriterIdGen {
 
   /** Another writer announced `position`: when idle, we may claim it too. */
   heard(position: number): void {
-    if (position <= this.#maxSeen || !this.#idle()) return;
-    this.#maxSeen = position;
+    if (position > this.#heard) this.#heard = position;
     this.#recompute();
   }
 
@@ -95,10 +111,11 @@ export class WriterIdGen {
   }
 
   #idle(): boolean {
-    return this.#pending === 0 && this.#inFlight.size === 0;
+    return !this.#allocating && this.#queue.length === 0 && this.#inFlight.size === 0;
   }
 
   #recompute(): void {
+    if (this.#idle() && this.#heard > this.#maxSeen) this.#maxSeen = this.#heard;
     let next = this.#maxSeen;
     if (this.#inFlight.size > 0) next = Math.min(...this.#inFlight) - 1;
     if (next <= this.#position) return;
