@@ -18,13 +18,14 @@ NPM := npm
 APT_PACKAGES := postgresql redis-server nginx haproxy wrk chromium
 SETUP_STAMP := .tools/setup.stamp
 
-.PHONY: help setup node deps apt test typecheck test-only bench bench-routing bench-proxy bench-proxy-candidates demo demo-stop clean
+.PHONY: help setup node deps apt test typecheck test-only bench bench-routing bench-proxy bench-proxy-candidates bench-messaging demo demo-stop clean
 
 help:
 	@echo "make demo            run the demo deployment (homeserver workers + gateway on 127.0.0.1:8008)"
 	@echo "make test            install what is missing, type-check, run every test"
 	@echo "make bench           gateway vs nginx vs HAProxy (shared/bench), routing table benchmark"
 	@echo "make bench-routing   compiled routing table vs sequential evaluation"
+	@echo "make bench-messaging homeserver msgs/s and send-to-sync latency through the gateway"
 	@echo "make setup           install Node >= 22, npm dependencies and Debian packages"
 
 setup: $(SETUP_STAMP)
@@ -70,6 +71,10 @@ bench-routing: setup
 
 bench-proxy: setup
 	$(NODE) test/bench/proxy.bench.ts
+
+# Homeserver messaging through the gateway: msgs/s and send-to-sync latency, 200 syncing users.
+bench-messaging: setup
+	$(NODE) test/bench/messaging.bench.ts $(ARGS)
 
 # The proxying approaches the gateway was chosen from (test/bench/PROXY-CANDIDATES.md).
 bench-proxy-candidates: setup
