@@ -13,7 +13,7 @@ import type { Balancer, ServerState } from '../types.ts';
 import { crc32, fmix32, ringHash } from '../hash.ts';
 import { missingKey, usable } from './eligible.ts';
 import { createFallback, type FallbackPolicy } from './fallback.ts';
-import { buildRing, lowerBound, ringBuckets, ringStart, usableMask, type Ring } from './ring.ts';
+import { bucketOf, bucketOwners, bucketTable, buildRing, lowerBound, MIXED_BUCKET, ringBuckets, ringStart, usableMask, type Ring } from './ring.ts';
 
 /**
  * Ring points per unit of weight. One server's share of the ring deviates from its ideal by
@@ -45,6 +45,8 @@ export class ConsistentHashBalancer implements Balancer {
   readonly #fallback: Balancer;
   /** For each ring point, the server a plain pick lands on (-1: none usable), built for #mask. */
   readonly #resolved: Int32Array;
+  /** #resolved per bucket of #buckets when all its keys agree (bucketOwners), built with it. */
+  readonly #bucketOwner = bucketTable();
   /** usableMask the #resolved table was built for; -2 = never built. */
   #mask = -2;
 
@@ -63,9 +65,13 @@ export class ConsistentHashBalancer implements Balancer {
     const mask = exclude === undefined && this.#boundedLoad === undefined ? usableMask(this.#servers) : -1;
     if (mask < 0) return this.#walk(key, exclude);
     if (mask !== this.#mask) this.#resolve(mask);
-    const { hashes } = this.#ring;
-    const start = ringStart(hashes, this.#buckets, ringHash(key));
-    const owner = this.#resolved[start === hashes.length ? 0 : start]!;
+    const h = ringHash(key);
+    let owner = this.#bucketOwner[bucketOf(h)]!;
+    if (owner === MIXED_BUCKET) {
+      const { hashes } = this.#ring;
+      const start = ringStart(hashes, this.#buckets, h);
+      owner = this.#resolved[start === hashes.length ? 0 : start]!;
+    }
     return owner < 0 ? null : this.#servers[owner]!;
   }
 
@@ -97,6 +103,7 @@ export class ConsistentHashBalancer implements Balancer {
         this.#resolved[i] = next;
       }
     }
+    bucketOwners(this.#buckets, this.#resolved, this.#bucketOwner);
     this.#mask = mask;
   }
 

@@ -13,7 +13,7 @@ import type { Balancer, ServerState } from '../types.ts';
 import { crc32, crc32Key } from '../hash.ts';
 import { missingKey, usable } from './eligible.ts';
 import { createFallback, type FallbackPolicy } from './fallback.ts';
-import { buildRing, lowerBound, ringBuckets, ringStart, usableMask, type Ring } from './ring.ts';
+import { bucketOf, bucketOwners, bucketTable, buildRing, lowerBound, MIXED_BUCKET, ringBuckets, ringStart, usableMask, type Ring } from './ring.ts';
 
 /** nginx gives the walk this many extra points before falling back (H: `if (hp->tries > 20)`). */
 const MAX_TRIES = 20;
@@ -70,6 +70,8 @@ export class NginxHashBalancer implements Balancer {
   readonly #fallback: Balancer;
   /** For each ring point, the server nginx's walk from it lands on (-1: fallback), built for #mask. */
   readonly #resolved: Int32Array;
+  /** #resolved per bucket of #buckets when all its keys agree (bucketOwners), built with it. */
+  readonly #bucketOwner = bucketTable();
   /** usableMask the #resolved table was built for; -2 = never built. */
   #mask = -2;
 
@@ -87,9 +89,13 @@ export class NginxHashBalancer implements Balancer {
     const mask = exclude === undefined ? usableMask(this.#servers) : -1;
     if (mask < 0) return this.#walk(key, exclude);
     if (mask !== this.#mask) this.#resolve(mask);
-    const { hashes } = this.#ring;
-    const start = ringStart(hashes, this.#buckets, crc32Key(key));
-    const owner = this.#resolved[start === hashes.length ? 0 : start]!;
+    const h = crc32Key(key);
+    let owner = this.#bucketOwner[bucketOf(h)]!;
+    if (owner === MIXED_BUCKET) {
+      const { hashes } = this.#ring;
+      const start = ringStart(hashes, this.#buckets, h);
+      owner = this.#resolved[start === hashes.length ? 0 : start]!;
+    }
     return owner < 0 ? this.#fallback.pick(null, undefined) : this.#servers[owner]!;
   }
 
@@ -112,6 +118,7 @@ export class NginxHashBalancer implements Balancer {
   /** Rebuilds #resolved for the servers usable now (`mask`): the walk from every point. */
   #resolve(mask: number): void {
     for (let i = 0; i < this.#resolved.length; i++) this.#resolved[i] = this.#walkFrom(i, undefined);
+    bucketOwners(this.#buckets, this.#resolved, this.#bucketOwner);
     this.#mask = mask;
   }
 }

@@ -61,6 +61,37 @@ export function ringStart(hashes: Uint32Array, buckets: Uint32Array, h: number):
   return i;
 }
 
+/** bucketOwners' entry for a bucket whose keys do not all land on one server. */
+export const MIXED_BUCKET = -2;
+
+/** The bucket of `ringBuckets` that hash `h` falls in. */
+export function bucketOf(h: number): number {
+  return h >>> (32 - BUCKET_BITS);
+}
+
+/**
+ * Per bucket, the answer every key in it gets when all of them get the same one: the keys of
+ * bucket b start their walk at a point between buckets[b] and buckets[b + 1] (wrapping at the
+ * end), so when `resolved` agrees on all of those, a pick needs no ring search. Most buckets
+ * hold no point at all, so most picks are one table read. `out` has one entry per bucket.
+ */
+export function bucketOwners(buckets: Uint32Array, resolved: Int32Array, out: Int16Array): void {
+  const n = resolved.length;
+  for (let b = 0; b < out.length; b++) {
+    const lo = buckets[b]!;
+    const hi = buckets[b + 1]!;
+    const first = resolved[lo === n ? 0 : lo]!;
+    let same = true;
+    for (let i = lo + 1; i <= hi && same; i++) same = resolved[i === n ? 0 : i] === first;
+    out[b] = same ? first : MIXED_BUCKET;
+  }
+}
+
+/** A table for bucketOwners: one entry per bucket of `ringBuckets`. */
+export function bucketTable(): Int16Array {
+  return new Int16Array(1 << BUCKET_BITS);
+}
+
 /**
  * A bitmask of which of `servers` are usable for a request without exclusions (available and
  * not down), or -1 when there are too many servers for one 31-bit mask. Balancers compare it

@@ -11,7 +11,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { createBalancer } from '../../routing/balancers/index.ts';
 import { consistentRing } from '../../routing/balancers/consistent-hash.ts';
 import { nginxRing } from '../../routing/balancers/nginx-hash.ts';
-import { lowerBound, type Ring } from '../../routing/balancers/ring.ts';
+import { bucketOf, bucketOwners, bucketTable, lowerBound, MIXED_BUCKET, ringBuckets, type Ring } from '../../routing/balancers/ring.ts';
 import { crc32Key, fmix32 } from '../../routing/hash.ts';
 import type { Balancer, ServerState } from '../../routing/types.ts';
 import { Prng } from './property-gen.ts';
@@ -103,4 +103,30 @@ test('nginx_hash: cached picks equal nginx\'s 21-point walk through 200 random h
     }
     flipHealth(rng, servers);
   }
+});
+
+test('bucket owners: a bucket that answers alone agrees with the ring search for every hash, edges included', () => {
+  const rng = new Prng(17);
+  let alone = 0;
+  for (let round = 0; round < 20; round++) {
+    const servers = Array.from({ length: 1 + rng.below(6) }, (_, i) => server(i, 1 + rng.below(3)));
+    const ring = rng.chance(0.5) ? consistentRing(servers) : nginxRing(servers);
+    const n = ring.hashes.length;
+    // Any per-point answers will do; runs of equal answers make the one-owner buckets.
+    const resolved = Int32Array.from(ring.owners, (o) => (rng.chance(0.1) ? -1 : o));
+    const buckets = ringBuckets(ring.hashes);
+    const owners = bucketTable();
+    bucketOwners(buckets, resolved, owners);
+    for (let b = 0; b < owners.length; b++) {
+      if (owners[b] === MIXED_BUCKET) continue;
+      alone++;
+      const lo = b * 2 ** 20;
+      for (const h of [lo, lo + 1, lo + rng.below(2 ** 20), lo + 2 ** 20 - 1]) {
+        assert.equal(bucketOf(h), b);
+        const start = lowerBound(ring.hashes, h);
+        assert.equal(owners[b], resolved[start === n ? 0 : start], `round ${round}, hash ${h}`);
+      }
+    }
+  }
+  assert.ok(alone > 10_000, `buckets that answer alone were checked (${alone})`);
 });
