@@ -28,7 +28,7 @@ test('killing one of two sync servers during a 20 s GET load fails no request; i
   const s2: Upstream = await startUpstream('sync2');
   const main = await startUpstream('main');
   cleanup.push(() => s1.close(), () => main.close());
-  const hc = { enabled: true, interval: 200, timeout: 200, rise: 2, fall: 2 };
+  const hc = { enabled: true, interval: 200, timeout: 1500, rise: 2, fall: 2 }; // a refused connect fails at once; the timeout only guards a loaded CI box
   const gw: TestGateway = await startGateway({
     upstreams: {
       main: { servers: [{ name: 'main', url: main.url }], health_check: hc },

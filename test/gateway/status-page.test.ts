@@ -22,7 +22,7 @@ before(async () => {
   up1 = await startUpstream('sync1');
   up2 = await startUpstream('sync2');
   main = await startUpstream('main');
-  const hc = { interval: 100, timeout: 200, rise: 1, fall: 1 };
+  const hc = { interval: 100, timeout: 2000, rise: 1, fall: 1 }; // refused connects fail at once
   gw = await startGateway({
     upstreams: {
       main: { servers: [{ name: 'main', url: main.url }], health_check: hc },

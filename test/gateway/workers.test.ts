@@ -4,6 +4,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startUpstream, routesDoc, writeRoutes, spawnGateway, request, type Upstream } from './support.ts';
 
 const ups: Upstream[] = [];
@@ -23,6 +24,8 @@ test('--workers 2: both processes serve, decisions are identical in each, SIGTER
   }));
   const gw = await spawnGateway(file, ['--no-access-log', '--workers', '2']);
   try {
+    for (let i = 0; i < 200 && (gw.stderr().match(/"kind":"public"/g) ?? []).length < 2; i++) await sleep(50);
+    assert.equal((gw.stderr().match(/"kind":"public"/g) ?? []).length, 2, 'both workers are listening');
     const pids = new Set<number>();
     for (let i = 0; i < 20; i++) {
       const s = JSON.parse((await request(gw.adminPort, '/status', { agent: false })).body) as { pid: number };
