@@ -32,13 +32,14 @@ function wireCaches(bus: Bus): Caches {
     roomVisibility: new InvalidatingCache(20_000, 10 * 60_000),
     oneTimeKeys: new InvalidatingCache(50_000, 60_000),
     toDeviceAcked: new Map(),
+    syncRooms: new Map(),
   };
   bus.onInvalidate('tokens', () => caches.tokens.clear());
   bus.onInvalidate('one_time_keys', (k) => caches.oneTimeKeys.invalidate(k));
   bus.onRow((stream, row) => {
     if (stream === 'events' && row.type === 'm.room.history_visibility' && typeof row.room_id === 'string') caches.roomVisibility.invalidate(row.room_id);
   });
-  bus.onReset(() => { caches.roomVisibility.clear(); caches.oneTimeKeys.clear(); caches.tokens.clear(); });
+  bus.onReset(() => { caches.roomVisibility.clear(); caches.oneTimeKeys.clear(); caches.tokens.clear(); caches.syncRooms.clear(); });
   return caches;
 }
 

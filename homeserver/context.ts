@@ -26,6 +26,11 @@ export interface Caches {
   readonly oneTimeKeys: InvalidatingCache<Record<string, number>>;
   /** `user|device` → to-device position already deleted up to (acknowledged by a later since). */
   readonly toDeviceAcked: Map<string, number>;
+  /**
+   * user → joined rooms as of events position `at`, from the last sync build. Valid for any later
+   * range the notifier history shows free of the user's `u:` rows (membership changes carry them).
+   */
+  readonly syncRooms: Map<string, { rooms: string[]; at: number }>;
 }
 
 /** One process's services. */

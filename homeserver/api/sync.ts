@@ -48,6 +48,14 @@ async function sync(hs: Homeserver, c: RequestContext) {
   let joined: string[] | undefined;
   for (;;) {
     const to = currentToken(hs.positions);
+    const known = hs.caches.syncRooms.get(who.userId);
+    if (since && !fullState && known && since.events <= known.at && isAhead(to, since) && hs.notifier.nothingFor(since, to, keysOf(who.userId, known.rooms))) {
+      // Nothing in (since, to] concerns this user (notifier history): skip the queries, move on.
+      // No membership change in that range either, so the room list stays valid up to `to`.
+      known.at = Math.max(known.at, to.events);
+      since = to;
+      joined = known.rooms;
+    }
     if (since && !fullState && !isAhead(to, since) && joined !== undefined) {
       if (!(await waitFor(hs, who.userId, joined, to, deadline, c.signal))) return { body: emptyBody(to) };
       continue;
@@ -55,17 +63,29 @@ async function sync(hs: Homeserver, c: RequestContext) {
     const res = await buildSync(hs, who, since, to, filter, fullState);
     if (!since || fullState || !res.empty || Date.now() >= deadline || c.signal.aborted) return { body: res.body };
     joined = res.joinedRooms;
+    rememberRooms(hs, who.userId, joined, to.events);
     since = to;
     if (!(await waitFor(hs, who.userId, joined, to, deadline, c.signal))) return { body: emptyBody(to) };
   }
+}
+
+/** Records the user's joined rooms as of events position `at` (see Caches.syncRooms). */
+function rememberRooms(hs: Homeserver, userId: string, rooms: string[], at: number): void {
+  const m = hs.caches.syncRooms;
+  m.delete(userId);
+  m.set(userId, { rooms, at });
+  if (m.size > 100_000) m.delete(m.keys().next().value!);
+}
+
+function keysOf(userId: string, rooms: readonly string[]): Set<string> {
+  return new Set([`u:${userId}`, ...rooms.map((r) => `r:${r}`)]);
 }
 
 /** Waits for a wake-up; false when the deadline passed (or the client left) without one. */
 async function waitFor(hs: Homeserver, userId: string, rooms: readonly string[], seen: StreamToken, deadline: number, signal: AbortSignal): Promise<boolean> {
   const remaining = deadline - Date.now();
   if (remaining <= 0 || signal.aborted) return false;
-  const keys = [`u:${userId}`, ...rooms.map((r) => `r:${r}`)];
-  const p = hs.notifier.wait(keys, remaining, signal);
+  const p = hs.notifier.wait([...keysOf(userId, rooms)], remaining, signal);
   // Close the race between computing and waiting: anything that moved meanwhile wakes us now.
   if (isAhead(currentToken(hs.positions), seen)) hs.notifier.wakeKey(`u:${userId}`);
   await p;

@@ -13,6 +13,7 @@ import type { StreamPositions } from '../streams/positions.ts';
 import type { Notifier } from '../streams/notifier.ts';
 import { WriterIdGen } from '../streams/idgen.ts';
 import { parse, serialize, type Command } from './commands.ts';
+import { currentToken } from '../streams/token.ts';
 
 /** Redis connection settings (Synapse's `redis` section). */
 export interface RedisSettings { host: string; port: number; password?: string | undefined; dbid?: number | undefined }
@@ -78,6 +79,7 @@ export class ReplicationBus {
 
   #reset(): void {
     for (const r of this.#resetters) r();
+    this.#o.notifier.resetHistory(currentToken(this.#o.positions));
     this.#o.notifier.wakeAll();
   }
 
@@ -92,6 +94,7 @@ export class ReplicationBus {
   async start(): Promise<void> {
     await this.#catchUpFromDb();
     for (const g of this.#gens.values()) await g.syncWithSequence();
+    this.#o.notifier.resetHistory(currentToken(this.#o.positions));
     if (this.#o.redis) await this.#connect(this.#o.redis);
     this.#timer = setInterval(() => void this.#tick(), this.#o.pollMs ?? 500);
     this.#timer.unref();
@@ -157,8 +160,8 @@ export class ReplicationBus {
     switch (cmd.kind) {
       case 'RDATA':
         for (const l of this.#rowListeners) l(cmd.stream, cmd.row);
-        notifier.buffer(cmd.stream, cmd.token, cmd.row);
-        if (cmd.token <= positions.safe(cmd.stream)) notifier.advanced(cmd.stream, cmd.token - 1, cmd.token);
+        if (cmd.token <= positions.safe(cmd.stream)) notifier.late(cmd.stream, cmd.token, cmd.row, positions.safe(cmd.stream));
+        else notifier.buffer(cmd.stream, cmd.token, cmd.row);
         return;
       case 'POSITION': {
         const known = positions.get(cmd.stream, cmd.instance);

@@ -20,10 +20,67 @@ export function keysOfRow(stream: StreamName, row: Record<string, unknown>): str
   return keys;
 }
 
-/** Key-indexed waiters plus a buffer of rows awaiting their stream's safe position. */
+const HISTORY = 20_000;
+
+/**
+ * Key-indexed waiters plus a buffer of rows awaiting their stream's safe position, and a bounded
+ * history of the keys of recently readable rows. The history lets /sync decide without a database
+ * query that nothing in (since, to] concerns a user; it is trusted only from the position where it
+ * became complete (start, or the last replication gap) onwards.
+ */
 export class Notifier {
   readonly #byKey = new Map<string, Set<Waiter>>();
   readonly #pending = new Map<StreamName, { token: number; keys: string[] }[]>();
+  readonly #history = new Map<StreamName, { token: number; keys: string[] }[]>();
+  readonly #completeFrom = new Map<StreamName, number>();
+  readonly #evictedUpTo = new Map<StreamName, number>();
+
+  /** Forget history: from now on it is complete only above `token` (start-up, gaps, reconnects). */
+  resetHistory(token: Readonly<Record<StreamName, number>>): void {
+    for (const [s, t] of Object.entries(token) as [StreamName, number][]) {
+      this.#completeFrom.set(s, t);
+      this.#evictedUpTo.set(s, t);
+      this.#history.set(s, []);
+    }
+  }
+
+  /**
+   * True when, for every stream, history covers (since, to] and no row there carries one of
+   * `keys` (or the wildcard); false when something does, or history cannot tell.
+   */
+  nothingFor(since: Readonly<Record<StreamName, number>>, to: Readonly<Record<StreamName, number>>, keys: ReadonlySet<string>): boolean {
+    for (const [s, upTo] of Object.entries(to) as [StreamName, number][]) {
+      const from = since[s];
+      if (upTo <= from) continue;
+      const complete = this.#completeFrom.get(s);
+      if (complete === undefined || from < complete || from < (this.#evictedUpTo.get(s) ?? 0)) return false;
+      const list = this.#history.get(s) ?? [];
+      for (let i = list.length - 1; i >= 0 && list[i]!.token > from; i--) {
+        if (list[i]!.token > upTo) continue;
+        for (const k of list[i]!.keys) if (k === '*' || keys.has(k)) return false;
+      }
+    }
+    return true;
+  }
+
+  #remember(stream: StreamName, token: number, keys: string[]): void {
+    let list = this.#history.get(stream);
+    if (!list) this.#history.set(stream, (list = []));
+    list.push({ token, keys });
+    if (list.length > HISTORY) {
+      const gone = list.splice(0, list.length - HISTORY);
+      this.#evictedUpTo.set(stream, Math.max(this.#evictedUpTo.get(stream) ?? 0, ...gone.map((g) => g.token)));
+    }
+  }
+
+  /**
+   * A row arrived after its stream's safe position had passed it (only after a replication gap):
+   * wake its keys, and stop trusting history at or below `safe`, whose order it would break.
+   */
+  late(stream: StreamName, token: number, row: Record<string, unknown>, safe: number): void {
+    this.#completeFrom.set(stream, Math.max(this.#completeFrom.get(stream) ?? 0, safe));
+    for (const k of keysOfRow(stream, row)) k === '*' ? this.wakeAll() : this.wakeKey(k);
+  }
 
   /** Waits until one of `keys` is woken, the timeout passes or the signal aborts. */
   wait(keys: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -61,9 +118,13 @@ export class Notifier {
     if (!list) return;
     const keys = new Set<string>();
     const keep: typeof list = [];
-    for (const item of list) {
-      if (item.token <= to) for (const k of item.keys) keys.add(k);
-      else keep.push(item);
+    const released: typeof list = [];
+    for (const item of list) (item.token <= to ? released : keep).push(item);
+    // Tokens in history ascend (nothingFor scans back from the newest): release in token order.
+    released.sort((a, b) => a.token - b.token);
+    for (const item of released) {
+      for (const k of item.keys) keys.add(k);
+      this.#remember(stream, item.token, item.keys);
     }
     this.#pending.set(stream, keep);
     if (keys.has('*')) return this.wakeAll();
