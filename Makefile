@@ -78,7 +78,7 @@ bench-messaging: setup
 
 # The proxying approaches the gateway was chosen from (test/bench/PROXY-CANDIDATES.md).
 bench-proxy-candidates: setup
-	NODE=$(NODE) bash test/bench/candidates/run.sh
+	NODE=$(NODE) bash test/bench/candidates/cost.sh
 
 demo: setup
 	$(NODE) homeserver/demo.ts

@@ -4,6 +4,7 @@
  * does (issue 3, point 4: 502 upstream failure, 503 no server, 504 timeout). Bodies are Matrix
  * errors (client-server API spec, "Standard error response").
  */
+import type { ServerResponse } from 'node:http';
 
 /** Stable error codes of the data plane. */
 export type ProxyErrorCode =
@@ -79,4 +80,11 @@ export function matrixErrorBody(status: number, message: string): string {
 export function codeForSocketError(err: NodeJS.ErrnoException, connected: boolean): ProxyErrorCode {
   if (!connected) return 'connect_failed';
   return err.code === 'ECONNREFUSED' ? 'connect_failed' : 'upstream_reset';
+}
+
+/** Writes a Matrix error answer (`{"errcode": …, "error": …}`). */
+export function sendError(res: ServerResponse, status: number, message: string): void {
+  const body = matrixErrorBody(status, message);
+  res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body))]);
+  res.end(body);
 }

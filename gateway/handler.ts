@@ -8,8 +8,8 @@ import type { RouteRequest } from '../routing/types.ts';
 import type { ListenerKind, RoutingTable } from '../routing/table.ts';
 import type { CidrSet } from '../routing/cidr.ts';
 import { clientIp } from '../routing/keys.ts';
-import { ProxyError, statusFor } from './errors.ts';
-import { Exchange, sendError, type ProxyContext } from './proxy.ts';
+import { ProxyError, sendError, statusFor } from './errors.ts';
+import { Exchange, type ProxyContext } from './proxy.ts';
 import { badTarget, headerBytes } from './request-checks.ts';
 import type { RuntimeIndex, RouteRuntime } from './route-runtime.ts';
 

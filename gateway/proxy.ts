@@ -6,46 +6,17 @@
  * once to the default upstream (issue 4, point 3: drift safety).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Balancer, ServerState } from '../routing/types.ts';
-import { ProxyError, isConnectFailure, statusFor, matrixErrorBody, codeForSocketError, type ProxyErrorCode } from './errors.ts';
+import type { ServerState } from '../routing/types.ts';
+import { ProxyError, isConnectFailure, statusFor, sendError, codeForSocketError, type ProxyErrorCode } from './errors.ts';
+import type { ExchangeStart, ProxyContext } from './proxy-types.ts';
 import { buildRequestHead, filterResponseHeaders } from './headers.ts';
 import type { ConnectionPool, ConnectionUser, UpstreamConnection } from './pool.ts';
 import type { RouteRuntime } from './route-runtime.ts';
+
+export type { ExchangeObserver, ExchangeStart, ProxyContext } from './proxy-types.ts';
 import { RequestBody } from './request-body.ts';
 import { isDriftAnswer, DriftBuffer } from './drift.ts';
 import { noteStreamed } from './memory.ts';
-
-/** What an exchange needs from the gateway around it. */
-export interface ProxyContext {
-  poolFor(server: ServerState): ConnectionPool;
-  /** Picks a server of the default upstream (drift replay); null when none is available. */
-  pickDefault(exclude: ReadonlySet<ServerState>): ServerState | null;
-  readonly defaultUpstream: string;
-  readonly driftReplay: boolean;
-  readonly exposeServer: boolean;
-  readonly observer: ExchangeObserver;
-}
-
-/** Metrics, logs and passive health hear about exchanges through this. */
-export interface ExchangeObserver {
-  /** One attempt on one server ended: 'ok', a connect/transport failure, or a 5xx answer. */
-  attempt(server: ServerState, outcome: 'ok' | 'failure'): void;
-  retry(ex: Exchange, from: ServerState): void;
-  drift(ex: Exchange, from: ServerState): void;
-  finish(ex: Exchange): void;
-}
-
-/** Routing facts an exchange starts from. */
-export interface ExchangeStart {
-  readonly runtime: RouteRuntime;
-  readonly upstream: string;
-  readonly balancer: Balancer;
-  readonly key: string | null;
-  readonly server: ServerState;
-  readonly clientIp: string;
-  readonly trustedPeer: boolean;
-  readonly idempotent: boolean;
-}
 
 type Phase = 'connecting' | 'waiting' | 'streaming' | 'buffering' | 'done';
 
@@ -351,13 +322,4 @@ export class Exchange implements ConnectionUser {
   elapsed(): number {
     return performance.now() - this.start;
   }
-}
-
-const JSON_TYPE = 'application/json';
-
-/** Writes a Matrix error answer (`{"errcode": …, "error": …}`). */
-export function sendError(res: ServerResponse, status: number, message: string): void {
-  const body = matrixErrorBody(status, message);
-  res.writeHead(status, ['Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(body))]);
-  res.end(body);
 }
