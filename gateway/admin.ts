@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerState } from '../routing/types.ts';
 import type { Gateway } from './server.ts';
 import { STATUS_HTML } from './status-page.ts';
+import { clusterMetricsText, inCluster } from './cluster-metrics.ts';
 
 /** One server as /status shows it. */
 export interface ServerStatus {
@@ -70,7 +71,7 @@ export function handleAdmin(gw: Gateway, req: IncomingMessage, res: ServerRespon
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   switch (path) {
     case '/metrics':
-      gw.metrics.text().then((text) => send(res, 200, gw.metrics.registry.contentType, text), (err: unknown) => send(res, 500, 'text/plain', String(err)));
+      (inCluster() ? clusterMetricsText() : gw.metrics.text()).then((text) => send(res, 200, gw.metrics.registry.contentType, text), (err: unknown) => send(res, 500, 'text/plain', String(err)));
       return true;
     case '/status':
       send(res, 200, 'application/json', JSON.stringify(statusDocument(gw)));

@@ -82,6 +82,7 @@ export class GatewayMetrics {
     this.inflight = new Gauge({ name: 'gateway_requests_in_flight', help: 'Requests being proxied now', registers, collect: () => this.inflight.set(inFlight()) });
     this.healthy = new Gauge({
       name: 'gateway_upstream_server_available', help: '1 when the server is available (health checks and passive ejection)', labelNames: ['upstream', 'server'], registers,
+      aggregator: 'min',
       collect: () => {
         this.healthy.reset();
         for (const s of servers()) this.healthy.labels(s.upstream, s.name).set(s.available && !s.down ? 1 : 0);

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../config/errors.ts';
 import { eventLogger, type AccessLogTarget } from '../access-log.ts';
 import { Gateway } from '../server.ts';
+import { servePrimaryMetrics, setupWorkerMetrics } from '../cluster-metrics.ts';
 
 export const summary = 'run the gateway: proxy the listeners of routes.yaml to the upstream workers';
 export const help = `Usage: gateway [serve] --routes routes.yaml [options]
@@ -72,6 +73,7 @@ async function runWorker(args: ServeArgs): Promise<number> {
   let gw: Gateway;
   try {
     gw = new Gateway({ routesFile: args.routes, accessLog: args.accessLog, drainTimeout: args.drainTimeout, log });
+    if (cluster.isWorker) setupWorkerMetrics(gw.metrics.registry);
     await gw.listen();
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : `gateway serve: ${(err as Error).message}`);
@@ -110,6 +112,7 @@ function watchFile(file: string, reload: () => void): void {
 
 async function runPrimary(args: ServeArgs): Promise<number> {
   const log = eventLogger();
+  servePrimaryMetrics();
   const workers = Array.from({ length: args.workers }, () => cluster.fork());
   let stopping = false;
   cluster.on('exit', (w, code, sig) => {

@@ -1,6 +1,7 @@
 /**
  * `--workers N` (issue 3, point 9): two processes share the listeners, both serve traffic, every
- * hashed key gets the same server from either process, and SIGTERM stops them all with exit 0.
+ * hashed key gets the same server from either process, /metrics aggregates all workers, and
+ * SIGTERM stops them all with exit 0.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { startUpstream, routesDoc, writeRoutes, spawnGateway, request, type Upst
 const ups: Upstream[] = [];
 after(async () => { await Promise.all(ups.map((u) => u.close())); });
 
-test('--workers 2: both processes serve, decisions are identical in each, SIGTERM exits 0', async () => {
+test('--workers 2: both processes serve, decisions are identical in each, metrics aggregate, SIGTERM exits 0', async () => {
   for (const n of ['main', 'sync1', 'sync2', 'sync3']) ups.push(await startUpstream(n));
   const [main, s1, s2, s3] = ups as [Upstream, Upstream, Upstream, Upstream];
   const hc = { enabled: false };
@@ -46,6 +47,13 @@ test('--workers 2: both processes serve, decisions are identical in each, SIGTER
     for (const [token, servers] of choice) assert.equal(servers.size, 1, `${token} went to ${[...servers].join(', ')}`);
     const used = new Set([...choice.values()].map((s) => [...s][0]));
     assert.ok(used.size >= 2, 'keys spread over the pool');
+    // /metrics sums every worker's counters, whichever worker answers the scrape.
+    for (let i = 0; i < 4; i++) {
+      const text = (await request(gw.adminPort, '/metrics', { agent: false })).body;
+      const counted = [...text.matchAll(/^gateway_requests_total\{route="sync",[^}]*status="200"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      assert.equal(counted, 180, 'the 180 sync requests of both workers');
+      assert.match(text, /^gateway_request_duration_seconds_count\{route="sync"\} 180$/m);
+    }
   } finally {
     assert.equal(await gw.stop('SIGTERM'), 0);
   }
