@@ -32,6 +32,8 @@ export interface RunningDeployment {
   serverName: string;
   sharedSecret: string;
   layout: WrittenLayout;
+  /** Client listener URL of each process (main and workers that have one). */
+  clientUrls: Record<string, string>;
   children: { name: string; proc: Started }[];
   stop(): Promise<void>;
 }
@@ -81,7 +83,8 @@ export async function startDeployment(o: DeploymentOptions): Promise<RunningDepl
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     const gw = track('gateway', startNode('gateway/cli.ts', ['serve', '--routes', routes, ...(o.gatewayArgs ?? ['--access-log', join(logs, 'gateway-access.log')])], join(logs, 'gateway.log'), ROOT));
     await waitHttp(`${gatewayUrl}/_matrix/client/versions`, gw, 'gateway');
-    return { gatewayUrl, mainUrl: `http://127.0.0.1:${ports.processes.main!.client}`, serverName, sharedSecret, layout, children, stop };
+    const clientUrls = Object.fromEntries(Object.entries(ports.processes).filter(([, p]) => p.client !== undefined).map(([n, p]) => [n, `http://127.0.0.1:${p.client}`]));
+    return { gatewayUrl, mainUrl: `http://127.0.0.1:${ports.processes.main!.client}`, serverName, sharedSecret, layout, clientUrls, children, stop };
   } catch (err) {
     await stop();
     throw err;

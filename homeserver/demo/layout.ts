@@ -53,7 +53,7 @@ export function writeLayout(o: LayoutOptions): WrittenLayout {
     public_baseurl: 'http://127.0.0.1:8008/',
     report_stats: false,
     listeners: listeners(o.ports.main!),
-    database: { name: 'psycopg2', args: { ...o.postgres, cp_min: 2, cp_max: 10 } },
+    database: { name: 'psycopg2', args: { ...o.postgres, cp_min: 2, cp_max: 30 } },
     redis: { enabled: true, host: o.redis.host, port: o.redis.port },
     worker_replication_secret: o.replicationSecret,
     registration_shared_secret: o.registrationSharedSecret,

@@ -125,21 +125,24 @@ export class WriterIdGen {
     this.#persistPosition();
   }
 
-  /** Writes the position to stream_positions, coalescing bursts into one write at a time. */
+  /**
+   * Writes the position to stream_positions at most every 100 ms (trailing): the table only serves
+   * processes that start late or lost Redis, and a slightly older position there only delays them.
+   */
   #persistPosition(): void {
-    if (this.#dbWrite) { this.#dbDirty = true; return; }
-    const position = this.#position;
-    this.#dbWrite = this.#pool
-      .query(
-        `INSERT INTO stream_positions (stream_name, instance_name, stream_id) VALUES ($1, $2, $3)
-         ON CONFLICT (stream_name, instance_name) DO UPDATE SET stream_id = GREATEST(stream_positions.stream_id, EXCLUDED.stream_id)`,
-        [this.stream, this.instance, position],
-      )
-      .then(() => undefined, () => undefined)
-      .finally(() => {
-        this.#dbWrite = undefined;
-        if (this.#dbDirty) { this.#dbDirty = false; this.#persistPosition(); }
-      });
+    this.#dbDirty = true;
+    if (this.#dbWrite) return;
+    this.#dbWrite = (async () => {
+      while (this.#dbDirty) {
+        this.#dbDirty = false;
+        await this.#pool.query(
+          `INSERT INTO stream_positions (stream_name, instance_name, stream_id) VALUES ($1, $2, $3)
+           ON CONFLICT (stream_name, instance_name) DO UPDATE SET stream_id = GREATEST(stream_positions.stream_id, EXCLUDED.stream_id)`,
+          [this.stream, this.instance, this.#position],
+        ).catch(() => undefined);
+        if (this.#dbDirty) await new Promise((r) => setTimeout(r, 100));
+      }
+    })().finally(() => { this.#dbWrite = undefined; });
   }
 
   /** Resolves when no position write is outstanding (clean shutdown). */

@@ -17,7 +17,7 @@ import { startDeployment } from '../../homeserver/demo/deployment.ts';
 
 const { values } = parseArgs({ options: {
   rate: { type: 'string', default: '200' }, duration: { type: 'string', default: '20' }, users: { type: 'string', default: '200' },
-  rooms: { type: 'string', default: '40' }, 'burst-duration': { type: 'string', default: '10' }, 'burst-senders': { type: 'string', default: '32' },
+  rooms: { type: 'string', default: '40' }, direct: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, 'burst-duration': { type: 'string', default: '10' }, 'burst-senders': { type: 'string', default: '32' },
 } });
 const RATE = Number(values.rate), DURATION = Number(values.duration), USERS = Number(values.users), ROOMS = Number(values.rooms);
 const BURST_S = Number(values['burst-duration']), BURST_SENDERS = Number(values['burst-senders']);
@@ -33,9 +33,11 @@ async function main(): Promise<void> {
   chmodSync(dir, 0o755);
   console.log('starting the deployment (PostgreSQL, Redis, main + 6 workers, gateway) ...');
   const d = await startDeployment({ dir, gatewayArgs: ['--no-access-log'] });
+  // --direct: sync straight to synchrotron1 (no gateway), to separate gateway from homeserver costs.
+  const syncPool = values.direct ? new Pool(d.clientUrls.synchrotron1!, { connections: USERS + 16, keepAliveTimeout: 60_000, headersTimeout: 120_000, bodyTimeout: 120_000 }) : undefined;
   const pool = new Pool(d.gatewayUrl, { connections: USERS + BURST_SENDERS + 16, keepAliveTimeout: 60_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
   const call = async (method: string, path: string, token: string | undefined, body?: unknown) => {
-    const r = await pool.request({ method: method as 'GET', path, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await (syncPool && path.includes('/sync?since') ? syncPool : pool).request({ method: method as 'GET', path, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     const json = await r.body.json() as Record<string, any>;
     if (r.statusCode !== 200) throw new Error(`${method} ${path} -> ${r.statusCode} ${JSON.stringify(json)}`);
     return json;
@@ -149,8 +151,9 @@ async function main(): Promise<void> {
   } finally {
     stopping = true;
     await pool.destroy();
+    await syncPool?.destroy();
     await d.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (values.keep) console.log(`kept ${dir} (logs in ${dir}/logs)`); else rmSync(dir, { recursive: true, force: true });
   }
 }
 
