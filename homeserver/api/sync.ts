@@ -49,18 +49,21 @@ async function sync(hs: Homeserver, c: RequestContext) {
   for (;;) {
     const to = currentToken(hs.positions);
     const known = hs.caches.syncRooms.get(who.userId);
-    if (since && !fullState && known && since.events <= known.at && isAhead(to, since) && hs.notifier.nothingFor(since, to, keysOf(who.userId, known.rooms))) {
+    const usable = since !== undefined && !fullState && known !== undefined && since.events <= known.at;
+    if (usable && isAhead(to, since!) && hs.notifier.nothingFor(since!, to, keysOf(who.userId, known!.rooms))) {
       // Nothing in (since, to] concerns this user (notifier history): skip the queries, move on.
       // No membership change in that range either, so the room list stays valid up to `to`.
-      known.at = Math.max(known.at, to.events);
+      known!.at = Math.max(known!.at, to.events);
       since = to;
-      joined = known.rooms;
+      joined = known!.rooms;
     }
+    // No `u:` row in range: the room list is still valid, and memberships need no query.
+    const hint = usable && hs.notifier.nothingFor(since!, to, new Set([`u:${who.userId}`])) ? { joined: known!.rooms } : undefined;
     if (since && !fullState && !isAhead(to, since) && joined !== undefined) {
       if (!(await waitFor(hs, who.userId, joined, to, deadline, c.signal))) return { body: emptyBody(to) };
       continue;
     }
-    const res = await buildSync(hs, who, since, to, filter, fullState);
+    const res = await buildSync(hs, who, since, to, filter, fullState, hint);
     if (!since || fullState || !res.empty || Date.now() >= deadline || c.signal.aborted) return { body: res.body };
     joined = res.joinedRooms;
     rememberRooms(hs, who.userId, joined, to.events);

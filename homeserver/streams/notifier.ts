@@ -63,6 +63,19 @@ export class Notifier {
     return true;
   }
 
+  /** Keys of `stream` rows in (from, to], or undefined when history cannot tell. */
+  keysIn(stream: StreamName, from: number, to: number): Set<string> | undefined {
+    const out = new Set<string>();
+    if (to <= from) return out;
+    const complete = this.#completeFrom.get(stream);
+    if (complete === undefined || from < complete || from < (this.#evictedUpTo.get(stream) ?? 0)) return undefined;
+    const list = this.#history.get(stream) ?? [];
+    for (let i = list.length - 1; i >= 0 && list[i]!.token > from; i--) {
+      if (list[i]!.token <= to) for (const k of list[i]!.keys) out.add(k);
+    }
+    return out;
+  }
+
   #remember(stream: StreamName, token: number, keys: string[]): void {
     let list = this.#history.get(stream);
     if (!list) this.#history.set(stream, (list = []));

@@ -20,15 +20,36 @@ export interface SyncResult {
 
 const ZERO: StreamToken = { events: 0, typing: 0, receipts: 0, to_device: 0, account_data: 0, presence: 0, device_lists: 0 };
 
+/**
+ * What the caller already knows for an incremental sync: the user's joined rooms, valid across
+ * (since, to] because no row in that range carries the user's `u:` key (so no membership changed).
+ * Then the memberships and the rooms with new events come from the notifier's history, not SQL.
+ */
+export interface SyncHint { joined: readonly string[] }
+
+type Membership = Awaited<ReturnType<typeof membershipsAt>>[number];
+
+async function membershipsFor(hs: Homeserver, who: Requester, to: StreamToken, hint: SyncHint | undefined): Promise<Membership[]> {
+  if (hint) return hint.joined.map((room_id) => ({ room_id, membership: 'join', stream_ordering: 0, event_id: '' }));
+  return membershipsAt(hs.pool, who.userId, to.events);
+}
+
+function roomsWithEventsFor(hs: Homeserver, joined: string[], from: number, to: number, hint: SyncHint | undefined): Promise<Set<string>> {
+  const keys = hint ? hs.notifier.keysIn('events', from, to) : undefined;
+  if (keys) return Promise.resolve(new Set(joined.filter((r) => keys.has(`r:${r}`))));
+  return roomsWithEvents(hs.pool, joined, from, to);
+}
+
 /** Builds one response. `since` undefined = initial sync. */
-export async function buildSync(hs: Homeserver, who: Requester, since: StreamToken | undefined, to: StreamToken, filter: Filter, fullState: boolean): Promise<SyncResult> {
+export async function buildSync(hs: Homeserver, who: Requester, since: StreamToken | undefined, to: StreamToken, filter: Filter, fullState: boolean, hint?: SyncHint): Promise<SyncResult> {
   const from = since ?? ZERO;
   const full = since === undefined || fullState;
-  const memberships = (await membershipsAt(hs.pool, who.userId, to.events)).filter((m) => roomAllowed(filter, m.room_id));
+  if (full) hint = undefined;
+  const memberships = (await membershipsFor(hs, who, to, hint)).filter((m) => roomAllowed(filter, m.room_id));
   const joined = memberships.filter((m) => m.membership === 'join').map((m) => m.room_id);
   const range = (s: keyof StreamToken) => ({ from: from[s], to: to[s] });
   const [withEvents, typing, receipts, accountData] = await Promise.all([
-    full ? Promise.resolve(new Set(joined)) : roomsWithEvents(hs.pool, joined, from.events, to.events),
+    full ? Promise.resolve(new Set(joined)) : roomsWithEventsFor(hs, joined, from.events, to.events, hint),
     typingIn(hs.pool, joined, full ? { from: 0, to: to.typing } : range('typing')),
     receiptsIn(hs.pool, joined, full ? { from: 0, to: to.receipts } : range('receipts')),
     accountDataIn(hs.pool, who.userId, full ? { from: 0, to: to.account_data } : range('account_data')),
