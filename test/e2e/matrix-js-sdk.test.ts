@@ -23,7 +23,16 @@ let dir: string;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
   chmodSync(dir, 0o755); // PostgreSQL runs as `postgres` and must reach its data directory
-  d = await startDeployment({ dir, gatewayArgs: ['--no-access-log'] });
+  // Free ports are picked before the processes bind them; if another test grabbed one meanwhile,
+  // start again on fresh ports (startDeployment stops what it started when it fails).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      d = await startDeployment({ dir, gatewayArgs: ['--no-access-log'] });
+      break;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 });
 after(async () => {
   await d?.stop();
