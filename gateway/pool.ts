@@ -21,8 +21,10 @@ export type Target = { readonly host: string; readonly port: number } | { readon
 export function parseTarget(url: string): Target {
   if (url.startsWith('unix:')) return { path: url.slice(5) };
   const u = new URL(url);
+  // Workers listen on plain HTTP (or unix sockets) behind the gateway; TLS to upstreams is not implemented.
+  if (u.protocol !== 'http:') throw new Error(`upstream ${url}: only http:// and unix: upstreams are supported`);
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  return { host, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
+  return { host, port: Number(u.port || 80) };
 }
 
 /** What an exchange in flight hears from its connection besides the parsed response. */
