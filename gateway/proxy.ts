@@ -178,7 +178,8 @@ export class Exchange implements ConnectionUser {
   }
 
   onComplete(keepAlive: boolean): void {
-    const conn = this.conn!;
+    const conn = this.conn;
+    if (conn === null) return; // the exchange already failed (e.g. an invalid header) mid-parse
     this.conn = null;
     if (keepAlive && this.body.done) conn.pool.release(conn);
     else conn.destroy();

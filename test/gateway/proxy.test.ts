@@ -187,3 +187,22 @@ test('drift: M_UNRECOGNIZED from a worker is replayed once to main and counted',
   assert.equal(plain404.headers['x-upstream'], 'old-worker');
   assert.equal((JSON.parse(plain404.body) as { errcode: string }).errcode, 'M_NOT_FOUND');
 });
+
+test('an upstream header node:http refuses to send becomes a 502, and the gateway keeps serving', async () => {
+  const bad = await startUpstream('bad', (req, res) => {
+    req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad: a\x01b\r\n\r\nok');
+    req.socket.end();
+    void res;
+    return true;
+  });
+  ups.push(bad);
+  const local = await startGateway({ upstreams: { main: { servers: [{ name: 'bad', url: bad.url }], health_check: { enabled: false } } } });
+  try {
+    const r = await request(local.port, '/x', { agent: false });
+    assert.equal(r.status, 502);
+    const again = await request(local.port, '/y', { agent: false });
+    assert.equal(again.status, 502, 'still answering');
+  } finally {
+    await local.close();
+  }
+});
