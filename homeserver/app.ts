@@ -91,23 +91,25 @@ export async function startHomeserver(config: HomeserverConfig, opts: StartOptio
     caches: wireCaches(bus),
   };
   const servers: Server[] = [];
+  const stop = async () => {
+    for (const s of servers) { s.closeAllConnections(); s.close(); }
+    hs.notifier.wakeAll();
+    hs.streamWriter?.stop();
+    await bus.stop();
+    await hs.replication.close();
+    await pool.end();
+  };
   const all = allRoutes(hs);
-  for (const l of deployment.listeners.filter((x) => x.type === 'http')) {
-    const router = new Router();
-    for (const r of routesFor(all, l, deployment.isMain)) router.add(r);
-    for (const host of l.bind_addresses ?? ['0.0.0.0']) servers.push(await listen(hs, router, l.port, host));
+  try {
+    for (const l of deployment.listeners.filter((x) => x.type === 'http')) {
+      const router = new Router();
+      for (const r of routesFor(all, l, deployment.isMain)) router.add(r);
+      for (const host of l.bind_addresses ?? ['0.0.0.0']) servers.push(await listen(hs, router, l.port, host));
+    }
+  } catch (err) {
+    await stop(); // e.g. EADDRINUSE: release the pool, Redis and timers before reporting it
+    throw err;
   }
   log.info({ instance: deployment.instanceName, ports: servers.map(portOf), writes }, 'homeserver started');
-  return {
-    hs,
-    ports: servers.map(portOf),
-    async stop() {
-      for (const s of servers) { s.closeAllConnections(); s.close(); }
-      hs.notifier.wakeAll();
-      hs.streamWriter?.stop();
-      await bus.stop();
-      await hs.replication.close();
-      await pool.end();
-    },
-  };
+  return { hs, ports: servers.map(portOf), stop };
 }

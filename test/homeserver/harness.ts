@@ -125,6 +125,18 @@ export interface Layout {
  * persisters (worker names); every worker gets a client and a replication listener.
  */
 export async function startLayout(opts: { workers: string[]; events: string[]; redis?: string; streams?: Record<string, string[]> }): Promise<Layout> {
+  // Ports come from freePort() before the processes bind them; under a busy test run another
+  // process can take one meanwhile (EADDRINUSE). Then stop what started and try fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLayoutOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+}
+
+async function startLayoutOnce(opts: { workers: string[]; events: string[]; redis?: string; streams?: Record<string, string[]> }): Promise<Layout> {
   const names = ['main', ...opts.workers];
   const repl = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
   const shared = await mainConfig({
@@ -137,14 +149,24 @@ export async function startLayout(opts: { workers: string[]; events: string[]; r
     { port: 0, bind_addresses: ['127.0.0.1'], type: 'http', resources: [{ names: ['client'] }] },
     { port: repl[n], bind_addresses: ['127.0.0.1'], type: 'http', resources: [{ names: ['replication'] }] },
   ];
-  const main = await start({ ...shared, listeners: listeners('main') });
-  const started = await Promise.all(opts.workers.map((w) => start({ ...shared, worker_app: 'synapse.app.generic_worker', worker_name: w, worker_listeners: listeners(w) })));
-  const workers = Object.fromEntries(opts.workers.map((w, i) => [w, started[i]!]));
-  return {
-    main, workers, shared,
-    async stop() {
-      await Promise.all(Object.values(workers).map((w) => w.stop()));
-      await main.stop();
-    },
-  };
+  const running: (RunningHomeserver & { url: string })[] = [];
+  try {
+    const main = await start({ ...shared, listeners: listeners('main') });
+    running.push(main);
+    const settled = await Promise.allSettled(opts.workers.map((w) => start({ ...shared, worker_app: 'synapse.app.generic_worker', worker_name: w, worker_listeners: listeners(w) })));
+    for (const r of settled) if (r.status === 'fulfilled') running.push(r.value);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const workers = Object.fromEntries(opts.workers.map((w, i) => [w, (settled[i] as PromiseFulfilledResult<RunningHomeserver & { url: string }>).value]));
+    return {
+      main, workers, shared,
+      async stop() {
+        await Promise.all(Object.values(workers).map((w) => w.stop()));
+        await main.stop();
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(running.reverse().map((r) => r.stop()));
+    throw err;
+  }
 }

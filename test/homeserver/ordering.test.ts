@@ -57,7 +57,7 @@ test('1,000 events over two persisters, one delayed: no sync skips or repeats on
       await blocker.query('BEGIN');
       await blocker.query(`SELECT 1 FROM current_state WHERE room_id = $1 AND type = 'x.slow' AND state_key = '' FOR UPDATE`, [slowRoom]);
       holds++;
-      await new Promise((r) => setTimeout(r, 10 + random() * 50));
+      await new Promise((r) => setTimeout(r, 5 + random() * 25));
       await blocker.query('COMMIT');
       await new Promise((r) => setTimeout(r, 2 + random() * 10));
     }

@@ -10,8 +10,9 @@ import { startRedis } from '../support/services.ts';
 
 test('killing and restarting Redis delays but never loses events', async () => {
   let redis = await startRedis();
-  const layout = await startLayout({ workers: ['p1', 'p2', 'sync1'], events: ['p1', 'p2'], redis: redis.url });
+  let layout: Awaited<ReturnType<typeof startLayout>> | undefined;
   try {
+    layout = await startLayout({ workers: ['p1', 'p2', 'sync1'], events: ['p1', 'p2'], redis: redis.url });
     const a = await new Client(layout.main.url).register('oa');
     const b = await new Client(layout.main.url).register('ob');
     const rooms = [await a.createRoom({ preset: 'public_chat' }), await a.createRoom({ preset: 'public_chat' })];
@@ -45,7 +46,7 @@ test('killing and restarting Redis delays but never loses events', async () => {
     assert.deepEqual([...received].sort(), [...sent].sort());
     assert.equal(new Set(received).size, received.length, 'nothing repeated');
   } finally {
-    await layout.stop();
+    await layout?.stop();
     await redis.stop();
   }
 });
