@@ -1,5 +1,5 @@
 /**
- * `make bench-proxy`: runs the shared proxy benchmark (../shared/bench/run.sh) with nginx, HAProxy
+ * `make bench-proxy`: runs the shared proxy benchmark (../shared/bench/run.sh) with direct-to-upstream, nginx, HAProxy
  * and the gateway in one run (issue 3, point 10). The gateway gets the same routing as nginx and
  * HAProxy: the harness's routes.json ($BENCH_ROUTES) is translated into a routes.yaml by
  * test/bench/routes-from-bench.ts inside the gateway's start command. Prints the harness's table
@@ -52,7 +52,7 @@ async function main(): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   const results = join(resultsDir, `proxy-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
   const extra = (process.env.BENCH_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const args = [join(benchDir, 'run.sh'), '--only', 'nginx,haproxy,gateway', '--gateway', gatewayCommand(), '--gateway-port', String(port),
+  const args = [join(benchDir, 'run.sh'), '--only', 'direct,nginx,haproxy,gateway', '--gateway', gatewayCommand(), '--gateway-port', String(port),
     '--gateway-name', 'switchyard', '--results', results, ...extra];
   const code = await new Promise<number>((res) => spawn('bash', args, { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)));
   const all = rows(results);
