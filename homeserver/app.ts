@@ -22,6 +22,7 @@ import { listen, portOf } from './http/server.ts';
 import { allRoutes } from './api/index.ts';
 import type { RouteDef } from './http/types.ts';
 import { InvalidatingCache } from './cache.ts';
+import { RoomWindows, eventFromRow } from './sync/window.ts';
 import type { ReplicationBus as Bus } from './replication/bus.ts';
 import type { Caches } from './context.ts';
 
@@ -33,13 +34,18 @@ function wireCaches(bus: Bus): Caches {
     oneTimeKeys: new InvalidatingCache(50_000, 60_000),
     toDeviceAcked: new Map(),
     syncRooms: new Map(),
+    windows: new RoomWindows(),
   };
   bus.onInvalidate('tokens', () => caches.tokens.clear());
   bus.onInvalidate('one_time_keys', (k) => caches.oneTimeKeys.invalidate(k));
-  bus.onRow((stream, row) => {
-    if (stream === 'events' && row.type === 'm.room.history_visibility' && typeof row.room_id === 'string') caches.roomVisibility.invalidate(row.room_id);
+  bus.onRow((stream, row, token) => {
+    if (stream !== 'events') return;
+    if (row.type === 'm.room.history_visibility' && typeof row.room_id === 'string') caches.roomVisibility.invalidate(row.room_id);
+    const e = eventFromRow(token, row);
+    if (e) caches.windows.add(e);
+    else if (typeof row.room_id === 'string') caches.windows.clear();
   });
-  bus.onReset(() => { caches.roomVisibility.clear(); caches.oneTimeKeys.clear(); caches.tokens.clear(); caches.syncRooms.clear(); });
+  bus.onReset(() => { caches.roomVisibility.clear(); caches.oneTimeKeys.clear(); caches.tokens.clear(); caches.syncRooms.clear(); caches.windows.clear(); });
   return caches;
 }
 

@@ -14,6 +14,7 @@ import type { ReplicationClient } from './replication/client.ts';
 import type { EventPersister, PersistRequest, PersistResult } from './rooms/persister.ts';
 import type { LocalStreamWriter, StreamOp } from './streams/writers.ts';
 import type { InvalidatingCache } from './cache.ts';
+import type { RoomWindows } from './sync/window.ts';
 import type { Requester } from './http/types.ts';
 
 /** Per-process caches, each invalidated through replication (see app.ts for the wiring). */
@@ -31,6 +32,8 @@ export interface Caches {
    * range the notifier history shows free of the user's `u:` rows (membership changes carry them).
    */
   readonly syncRooms: Map<string, { rooms: string[]; at: number }>;
+  /** Recent events per room from replication rows (sync/window.ts). */
+  readonly windows: RoomWindows;
 }
 
 /** One process's services. */

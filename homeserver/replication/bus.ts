@@ -41,7 +41,7 @@ export class ReplicationBus {
   #stopped = false;
   readonly #invalidators = new Map<string, (key: string) => void>();
   readonly #resetters: (() => void)[] = [];
-  readonly #rowListeners: ((stream: StreamName, row: Record<string, unknown>) => void)[] = [];
+  readonly #rowListeners: ((stream: StreamName, row: Record<string, unknown>, token: number) => void)[] = [];
 
   constructor(o: BusOptions) {
     this.#o = o;
@@ -67,7 +67,7 @@ export class ReplicationBus {
   }
 
   /** Registers a listener for every row announced (local or remote), e.g. cache invalidation. */
-  onRow(listener: (stream: StreamName, row: Record<string, unknown>) => void): void {
+  onRow(listener: (stream: StreamName, row: Record<string, unknown>, token: number) => void): void {
     this.#rowListeners.push(listener);
   }
 
@@ -85,7 +85,7 @@ export class ReplicationBus {
 
   /** Announces a persisted row (after commit, before `finish`). */
   rdata(stream: StreamName, token: number, row: Record<string, unknown>): void {
-    for (const l of this.#rowListeners) l(stream, row);
+    for (const l of this.#rowListeners) l(stream, row, token);
     this.#o.notifier.buffer(stream, token, row);
     this.#send({ kind: 'RDATA', stream, instance: this.#o.instance, token, row });
   }
@@ -160,7 +160,7 @@ export class ReplicationBus {
     const { positions, notifier } = this.#o;
     switch (cmd.kind) {
       case 'RDATA':
-        for (const l of this.#rowListeners) l(cmd.stream, cmd.row);
+        for (const l of this.#rowListeners) l(cmd.stream, cmd.row, cmd.token);
         if (cmd.token <= positions.safe(cmd.stream)) notifier.late(cmd.stream, cmd.token, cmd.row, positions.safe(cmd.stream));
         else notifier.buffer(cmd.stream, cmd.token, cmd.row);
         return;

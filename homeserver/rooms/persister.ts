@@ -12,6 +12,7 @@ import { MatrixError } from '../errors.ts';
 import { authorize } from './auth.ts';
 import { newEventId, type EventDraft, type StoredEvent } from './event.ts';
 import { RoomState } from './state.ts';
+import { eventRow } from '../sync/window.ts';
 
 /** A batch of drafts for one room; `create` also inserts the rooms row (createRoom). */
 export interface PersistRequest {
@@ -117,7 +118,7 @@ export class EventPersister {
     }
     state.depth = depth;
     this.#remember(req.room_id, state);
-    for (const e of events) this.#bus.rdata('events', e.stream_ordering, { room_id: e.room_id, event_id: e.event_id, type: e.type, state_key: e.state_key, sender: e.sender });
+    for (const e of events) this.#bus.rdata('events', e.stream_ordering, eventRow(e));
     gen.finish(ids);
     return undefined;
   }

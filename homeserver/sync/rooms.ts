@@ -37,7 +37,9 @@ async function visibleOf(hs: Homeserver, roomId: string, userId: string, joined:
 /** Timeline and state of one room. */
 export async function timelineAndState(hs: Homeserver, who: Requester, filter: Filter, input: RoomSyncInput) {
   const limit = filter.room?.timeline?.limit ?? 10;
-  const raw = await roomEventsBackward(hs.pool, input.roomId, input.upTo, input.since, limit + 1);
+  // Incremental: the replication-fed window usually holds (since, upTo] already (no query).
+  const recent = input.full ? undefined : hs.caches.windows.range(input.roomId, input.since, input.upTo);
+  const raw = recent && recent.length <= limit ? [...recent].reverse() : await roomEventsBackward(hs.pool, input.roomId, input.upTo, input.since, limit + 1);
   const limited = raw.length > limit;
   const window = raw.slice(0, limit).reverse();
   const timeline = (await visibleOf(hs, input.roomId, who.userId, input.joined, window)).filter((e) => matches(filter.room?.timeline, e));
