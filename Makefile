@@ -23,7 +23,7 @@ SETUP_STAMP := .tools/setup.stamp
 help:
 	@echo "make demo            run the demo deployment (homeserver workers + gateway on 127.0.0.1:8008)"
 	@echo "make test            install what is missing, type-check, run every test"
-	@echo "make bench           gateway vs nginx vs HAProxy (shared/bench), routing table benchmark"
+	@echo "make bench           routing table, gateway vs nginx vs HAProxy (shared/bench), homeserver messaging"
 	@echo "make bench-routing   compiled routing table vs sequential evaluation"
 	@echo "make bench-messaging homeserver msgs/s and send-to-sync latency through the gateway"
 	@echo "make setup           install Node >= 22, npm dependencies and Debian packages"
@@ -64,7 +64,7 @@ test: setup typecheck
 test-only: setup
 	$(NODE) test/run.ts $(PATTERN)
 
-bench: setup bench-routing bench-proxy
+bench: setup bench-routing bench-proxy bench-messaging
 
 bench-routing: setup
 	$(NODE) test/bench/routing.bench.ts
