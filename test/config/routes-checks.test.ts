@@ -7,23 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, type ConfigIssue } from '../../config/errors.ts';
 import { loadRoutesFile, parseRoutes } from '../../config/routes.ts';
+import { rejected, where } from './routes-support.ts';
 import { SYNAPSE_VERSIONS } from '../../routing/catalogue/index.ts';
-
-function rejected(text: string): readonly ConfigIssue[] {
-  try {
-    parseRoutes(text, 'r.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues;
-  }
-  assert.fail('expected the file to be rejected');
-}
-
-function where(issues: readonly ConfigIssue[]): string[] {
-  return issues.map((i) => `${i.line}:${i.column} ${i.severity} ${i.code}`);
-}
 
 /** Two upstreams (lines 1-7); routes start at line 8. */
 const HEAD = `upstreams:

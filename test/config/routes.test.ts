@@ -8,24 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, formatIssue, type ConfigIssue } from '../../config/errors.ts';
+import { ConfigError, formatIssue } from '../../config/errors.ts';
 import { loadRoutesFile, parseRoutes } from '../../config/routes.ts';
-
-/** The issues a text is rejected with (fails the test when it is accepted). */
-function rejected(text: string): readonly ConfigIssue[] {
-  try {
-    parseRoutes(text, 'r.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues;
-  }
-  assert.fail('expected the file to be rejected');
-}
-
-/** `line:col code` of each issue, for compact exact assertions. */
-function where(issues: readonly ConfigIssue[]): string[] {
-  return issues.map((i) => `${i.line}:${i.column} ${i.severity} ${i.code}`);
-}
+import { rejected, where } from './routes-support.ts';
 
 const MAIN = `upstreams:
   main:
