@@ -27,7 +27,8 @@ before(async () => {
       return true;
     }
     if (!req.url?.startsWith('/_matrix/client/v3/capabilities')) return false;
-    res.writeHead(404, { 'content-type': 'application/json' });
+    req.resume();
+    res.writeHead(req.method === 'POST' ? 405 : 404, { 'content-type': 'application/json', 'x-upstream': 'old-worker' });
     res.end('{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}');
     return true;
   });
@@ -38,7 +39,16 @@ before(async () => {
     setTimeout(() => res.end('part2'), 20);
     return true;
   });
-  const main = await startUpstream('main');
+  const main = await startUpstream('main', (req, res) => {
+    if (req.method !== 'POST' || !req.url?.startsWith('/_matrix/client/v3/capabilities/echo')) return false;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-upstream': 'main' });
+      res.end(Buffer.concat(chunks));
+    });
+    return true;
+  });
   const a = await startUpstream('a');
   const b = await startUpstream('b');
   ups.push(slow, drifting, chunky, main, a, b);
@@ -186,6 +196,19 @@ test('drift: M_UNRECOGNIZED from a worker is replayed once to main and counted',
   assert.equal(plain404.status, 404, 'a 404 that is not M_UNRECOGNIZED passes through');
   assert.equal(plain404.headers['x-upstream'], 'old-worker');
   assert.equal((JSON.parse(plain404.body) as { errcode: string }).errcode, 'M_NOT_FOUND');
+});
+
+test('drift: a 405 M_UNRECOGNIZED to a request with a kept body (<= 64 KB) is replayed with that body; larger bodies are not', async () => {
+  const body = 'x'.repeat(40 * 1024);
+  const r = await request(gw.port, '/_matrix/client/v3/capabilities/echo', { method: 'POST', body });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['x-upstream'], 'main');
+  assert.equal(r.body, body, 'main receives the same body the worker was sent');
+  const metrics = await request(gw.adminPort, '/metrics');
+  assert.match(metrics.body, /gateway_routing_drift_total\{route="caps",server="old-worker"\} 2/);
+  const big = await request(gw.port, '/_matrix/client/v3/capabilities/echo', { method: 'POST', body: 'y'.repeat(65 * 1024 + 1) });
+  assert.equal(big.status, 405, 'a body over 64 KB was not kept, so the worker answer passes through');
+  assert.equal(big.headers['x-upstream'], 'old-worker');
 });
 
 test('an upstream header node:http refuses to send becomes a 502, and the gateway keeps serving', async () => {
