@@ -3,7 +3,7 @@
  * loopback port in a temporary directory, and stopped by PID. No mocks stand in for either.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, chownSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,10 +85,27 @@ export async function startPostgres(): Promise<Service> {
       return true;
     } catch { return false; }
   }, 'PostgreSQL');
+  // As root the child is `runuser`, which does not pass SIGINT on: signal the postmaster itself
+  // (its PID is the first line of postmaster.pid), then wait for both to be gone.
+  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
-    url, port, pid: child.pid!,
-    async stop() { await stopChild(child, 'SIGINT'); rmSync(dir, { recursive: true, force: true }); },
+    url, port, pid: postmaster,
+    async stop() {
+      await stopPid(postmaster, 'SIGINT');
+      await stopChild(child, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+/** Sends `signal` to a process we started and waits (up to 10 s, then SIGKILL) until it is gone. */
+async function stopPid(pid: number, signal: NodeJS.Signals): Promise<void> {
+  const alive = (): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  if (!alive()) return;
+  process.kill(pid, signal);
+  const deadline = Date.now() + 10_000;
+  while (alive() && Date.now() < deadline) await sleep(20);
+  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 /** Starts a throwaway Redis server without persistence. */
