@@ -10,21 +10,11 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Client, startLayout, type Layout } from './harness.ts';
 import { shardIndex } from '../../homeserver/config/deployment.ts';
+import { rng } from '../support/rng.ts';
 
 let layout: Layout;
 before(async () => { layout = await startLayout({ workers: ['p1', 'p2', 'sync1'], events: ['p1', 'p2'] }); });
 after(async () => { await layout.stop(); });
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function roomOwnedBy(a: Client, index: number): Promise<string> {
   for (;;) {

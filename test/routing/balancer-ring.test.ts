@@ -7,16 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBalancer } from '../../routing/balancers/index.ts';
 import type { Balancer, ServerState } from '../../routing/types.ts';
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../support/rng.ts';
 
 const r = rng(2024);
 const KEYS = Array.from({ length: 100_000 }, (_, i) =>

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlockList } from 'node:net';
 import { CidrSet, normalizeIp, parseCidr } from '../../routing/cidr.ts';
+import { rng } from '../support/rng.ts';
 
 test('IPv4, IPv6 and IPv4-mapped IPv6 membership', () => {
   const set = new CidrSet(['10.0.0.0/8', '192.168.1.7', '2001:db8::/32', '::1', '::ffff:172.16.0.0/108']);
@@ -37,17 +38,6 @@ test('normalizeIp strips the IPv4-mapped prefix only', () => {
   assert.equal(normalizeIp('2001:db8::1'), '2001:db8::1');
   assert.equal(normalizeIp('1.2.3.4'), '1.2.3.4');
 });
-
-/** Deterministic PRNG (mulberry32) so the oracle comparison is reproducible. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function v4(r: () => number): string {
   return Array.from({ length: 4 }, () => Math.floor(r() * 4) === 0 ? 10 : Math.floor(r() * 256)).join('.');
