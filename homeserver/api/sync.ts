@@ -64,9 +64,11 @@ async function sync(hs: Homeserver, c: RequestContext) {
       continue;
     }
     const res = await buildSync(hs, who, since, to, filter, fullState, hint);
+    // Remember the room list after every build, not only empty ones: the client's next request
+    // starts at this `to`, so a busy user's next sync can skip the membership query too.
+    rememberRooms(hs, who.userId, res.allJoined, to.events);
     if (!since || fullState || !res.empty || Date.now() >= deadline || c.signal.aborted) return { body: res.body };
     joined = res.joinedRooms;
-    rememberRooms(hs, who.userId, joined, to.events);
     since = to;
     if (!(await waitFor(hs, who.userId, joined, to, deadline, c.signal))) return { body: emptyBody(to) };
   }

@@ -43,6 +43,8 @@ export class WriterIdGen {
   #position = 0;
   #dbWrite: Promise<void> | undefined;
   #dbDirty = false;
+  #flushing = false;
+  #quiet: (() => void) | undefined;
 
   constructor(stream: StreamName, instance: string, pool: pg.Pool, sink: PositionSink) {
     this.stream = stream;
@@ -126,8 +128,10 @@ export class WriterIdGen {
   }
 
   /**
-   * Writes the position to stream_positions at most every 100 ms (trailing): the table only serves
-   * processes that start late or lost Redis, and a slightly older position there only delays them.
+   * Writes the position to stream_positions at most every 100 ms (a write, then a quiet 100 ms
+   * that coalesces every later move into one trailing write): the table only serves processes that
+   * start late or lost Redis, and a slightly older position there only delays them. Each write is
+   * its own commit (and WAL flush), so writing on every move would double the commits per send.
    */
   #persistPosition(): void {
     this.#dbDirty = true;
@@ -140,13 +144,15 @@ export class WriterIdGen {
            ON CONFLICT (stream_name, instance_name) DO UPDATE SET stream_id = GREATEST(stream_positions.stream_id, EXCLUDED.stream_id)`,
           [this.stream, this.instance, this.#position],
         ).catch(() => undefined);
-        if (this.#dbDirty) await new Promise((r) => setTimeout(r, 100));
+        if (!this.#flushing) await new Promise<void>((r) => { this.#quiet = r; setTimeout(r, 100).unref(); });
       }
     })().finally(() => { this.#dbWrite = undefined; });
   }
 
   /** Resolves when no position write is outstanding (clean shutdown). */
   async flushed(): Promise<void> {
+    this.#flushing = true;
+    this.#quiet?.();
     while (this.#dbWrite) await this.#dbWrite;
   }
 }

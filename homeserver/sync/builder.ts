@@ -15,7 +15,10 @@ import { inviteState, timelineAndState } from './rooms.ts';
 export interface SyncResult {
   body: Record<string, unknown>;
   empty: boolean;
+  /** Joined rooms the filter allows (what the long poll waits on). */
   joinedRooms: string[];
+  /** Every joined room at `to`, unfiltered (what Caches.syncRooms may remember). */
+  allJoined: string[];
 }
 
 const ZERO: StreamToken = { events: 0, typing: 0, receipts: 0, to_device: 0, account_data: 0, presence: 0, device_lists: 0 };
@@ -45,7 +48,9 @@ export async function buildSync(hs: Homeserver, who: Requester, since: StreamTok
   const from = since ?? ZERO;
   const full = since === undefined || fullState;
   if (full) hint = undefined;
-  const memberships = (await membershipsFor(hs, who, to, hint)).filter((m) => roomAllowed(filter, m.room_id));
+  const all = await membershipsFor(hs, who, to, hint);
+  const allJoined = all.filter((m) => m.membership === 'join').map((m) => m.room_id);
+  const memberships = all.filter((m) => roomAllowed(filter, m.room_id));
   const joined = memberships.filter((m) => m.membership === 'join').map((m) => m.room_id);
   const range = (s: keyof StreamToken) => ({ from: from[s], to: to[s] });
   const [withEvents, typing, receipts, accountData] = await Promise.all([
@@ -73,7 +78,7 @@ export async function buildSync(hs: Homeserver, who: Requester, since: StreamTok
       leave[m.room_id] = await timelineAndState(hs, who, filter, { roomId: m.room_id, since: full ? 0 : from.events, upTo: m.stream_ordering, full: false, joined: false });
     }
   }
-  return finish(hs, who, { from, to, full, joined, join, leave, invite, accountData });
+  return { ...(await finish(hs, who, { from, to, full, joined, join, leave, invite, accountData })), allJoined };
 }
 
 function ephemeralOf(roomId: string, typing: Map<string, string[]>, receipts: Map<string, unknown>, accountData: Map<string, { type: string; content: unknown }[]>) {
@@ -91,7 +96,7 @@ interface Parts {
   accountData: Map<string, { type: string; content: unknown }[]>;
 }
 
-async function finish(hs: Homeserver, who: Requester, p: Parts): Promise<SyncResult> {
+async function finish(hs: Homeserver, who: Requester, p: Parts): Promise<Omit<SyncResult, 'allJoined'>> {
   const range = (s: keyof StreamToken) => ({ from: p.full && s !== 'to_device' ? 0 : p.from[s], to: p.to[s] });
   const device = `${who.userId}|${who.deviceId}`;
   const acked = hs.caches.toDeviceAcked.get(device) ?? 0;
