@@ -35,6 +35,7 @@ function wireCaches(bus: Bus): Caches {
     toDeviceAcked: new Map(),
     syncRooms: new Map(),
     windows: new RoomWindows(),
+    filters: new Map(),
   };
   bus.onInvalidate('tokens', () => caches.tokens.clear());
   bus.onInvalidate('one_time_keys', (k) => caches.oneTimeKeys.invalidate(k));

@@ -15,6 +15,7 @@ import type { EventPersister, PersistRequest, PersistResult } from './rooms/pers
 import type { LocalStreamWriter, StreamOp } from './streams/writers.ts';
 import type { InvalidatingCache } from './cache.ts';
 import type { RoomWindows } from './sync/window.ts';
+import type { Filter } from './rooms/filter.ts';
 import type { Requester } from './http/types.ts';
 
 /** Per-process caches, each invalidated through replication (see app.ts for the wiring). */
@@ -34,6 +35,12 @@ export interface Caches {
   readonly syncRooms: Map<string, { rooms: string[]; at: number }>;
   /** Recent events per room from replication rows (sync/window.ts). */
   readonly windows: RoomWindows;
+  /**
+   * Parsed sync filters: inline ones by their JSON text, stored ones by `user|filter_id` (a stored
+   * filter never changes: the API has no update or delete), so a long-polling client's filter is
+   * neither re-validated nor re-read on every request. Treated as read-only.
+   */
+  readonly filters: Map<string, Filter>;
 }
 
 /** One process's services. */

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Homeserver } from '../context.ts';
 import { MatrixError } from '../errors.ts';
-import { hashToken, requesterForToken, tokenFromRequest } from '../storage/users.ts';
+import { requesterForToken, tokenFromRequest } from '../storage/users.ts';
 import type { Router } from './router.ts';
 import type { Reply, RequestContext, RouteDef } from './types.ts';
 
@@ -37,7 +37,9 @@ async function handle(hs: Homeserver, router: Router, req: IncomingMessage, res:
   const path = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   const abort = new AbortController();
-  res.once('close', () => abort.abort());
+  // Only a client that left early aborts: 'close' also follows every finished response, and an
+  // abort builds a DOMException (a stack trace) each time.
+  res.once('close', () => { if (!res.writableFinished) abort.abort(); });
   let reply: Reply;
   try {
     if (req.method === 'OPTIONS') reply = { body: {} };
@@ -66,7 +68,8 @@ async function authenticate(hs: Homeserver, def: RouteDef, ctx: RequestContext):
     if (def.auth === 'optional') return;
     throw new MatrixError('M_MISSING_TOKEN', 'Missing access token');
   }
-  const key = hashToken(token);
+  // Keyed by the token itself (in memory only): hashing it on every request cost more than the lookup.
+  const key = token;
   const requester = await hs.caches.tokens.get(key, async () => (await requesterForToken(hs.pool, token)) ?? null);
   if (!requester) hs.caches.tokens.invalidate(key); // never keep misses: random tokens must not fill the cache
   if (!requester) throw new MatrixError('M_UNKNOWN_TOKEN', 'Unrecognised access token', 401, { soft_logout: false });

@@ -19,16 +19,21 @@ export function formatStreamToken(t: StreamToken): string {
 
 /** Parses a token; undefined when malformed. */
 export function parseStreamToken(v: string): StreamToken | undefined {
-  const m = /^s(\d+(?:_\d+)*)$/.exec(v);
-  if (!m) return undefined;
-  const parts = m[1]!.split('_').map(Number);
+  if (!TOKEN_RE.test(v)) return undefined;
+  const parts = v.slice(1).split('_');
   if (parts.length > TOKEN_ORDER.length) return undefined;
-  return Object.fromEntries(TOKEN_ORDER.map((s, i) => [s, parts[i] ?? 0])) as StreamToken;
+  const n = (i: number) => (parts[i] === undefined ? 0 : Number(parts[i]));
+  return { events: n(0), typing: n(1), receipts: n(2), to_device: n(3), account_data: n(4), presence: n(5), device_lists: n(6) };
 }
+
+const TOKEN_RE = /^s\d+(?:_\d+)*$/;
 
 /** The current safe token of this process. */
 export function currentToken(p: StreamPositions): StreamToken {
-  return Object.fromEntries(TOKEN_ORDER.map((s) => [s, p.safe(s)])) as StreamToken;
+  return {
+    events: p.safe('events'), typing: p.safe('typing'), receipts: p.safe('receipts'), to_device: p.safe('to_device'),
+    account_data: p.safe('account_data'), presence: p.safe('presence'), device_lists: p.safe('device_lists'),
+  };
 }
 
 /** Whether any stream of `b` is ahead of `a`. */
