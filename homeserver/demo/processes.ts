@@ -54,6 +54,16 @@ async function stopPid(pid: number, signal: NodeJS.Signals, ms = 15_000): Promis
 }
 
 /**
+ * Extra server options from SWITCHYARD_PG_OPTIONS (space-separated, e.g. `-c
+ * shared_preload_libraries=pg_stat_statements` to see statements per send in a benchmark). The
+ * defaults stay durable: every commit is flushed (synchronous_commit on), so no acknowledged send
+ * is lost if the machine stops.
+ */
+function pgExtraOptions(): string[] {
+  return (process.env.SWITCHYARD_PG_OPTIONS ?? '').split(' ').filter(Boolean);
+}
+
+/**
  * Starts PostgreSQL with its cluster in `dir` (created on first use), and ensures `database` exists.
  * The PID returned is the postmaster's (from postmaster.pid), not runuser's: runuser does not pass
  * signals on, so stopping it would orphan the server.
@@ -66,7 +76,7 @@ export async function startPostgresIn(dir: string, port: number, database: strin
     const [c, a] = asPostgres(pgBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
     execFileSync(c, a, { stdio: 'ignore' });
   }
-  const [cmd, args] = asPostgres(pgBin('postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'synchronous_commit=off']);
+  const [cmd, args] = asPostgres(pgBin('postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', ...pgExtraOptions()]);
   const child = spawn(cmd, args, { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')] });
   await waitUntil(() => {
     if (child.exitCode !== null) throw new Error(`postgres exited; see ${log}`);
