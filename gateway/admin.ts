@@ -4,7 +4,7 @@
  * self-contained page rendering /status). Every other path on the admin listener is proxied like
  * a public request, with the admin listener's rules (routing/security.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, ClientResponse } from './client-message.ts';
 import type { ServerState } from '../routing/types.ts';
 import type { Gateway } from './server.ts';
 import { STATUS_HTML } from './status-page.ts';
@@ -60,14 +60,14 @@ export function statusDocument(gw: Gateway): StatusDocument {
   };
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+function send(res: ClientResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, ['Content-Type', type, 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store']);
   res.end(body);
 }
 
 /** Serves the gateway's own admin endpoints; returns false for paths it does not own. */
-export function handleAdmin(gw: Gateway, req: IncomingMessage, res: ServerResponse): boolean {
-  const path = (req.url ?? '').split('?', 1)[0];
+export function handleAdmin(gw: Gateway, req: ClientRequest, res: ClientResponse): boolean {
+  const path = req.url.split('?', 1)[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   switch (path) {
     case '/metrics':

@@ -4,7 +4,7 @@
  * does (issue 3, point 4: 502 upstream failure, 503 no server, 504 timeout). Bodies are Matrix
  * errors (client-server API spec, "Standard error response").
  */
-import type { ServerResponse } from 'node:http';
+import type { ClientResponse } from './client-message.ts';
 
 /** Stable error codes of the data plane. */
 export type ProxyErrorCode =
@@ -83,7 +83,7 @@ export function codeForSocketError(err: NodeJS.ErrnoException, connected: boolea
 }
 
 /** Writes a Matrix error answer (`{"errcode": …, "error": …}`). */
-export function sendError(res: ServerResponse, status: number, message: string): void {
+export function sendError(res: ClientResponse, status: number, message: string): void {
   const body = matrixErrorBody(status, message);
   res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body))]);
   res.end(body);

@@ -3,7 +3,7 @@
  * table (one reference, swapped atomically by a reload), denials (replication 404, admin 403),
  * 503 when no server is available, then an Exchange (gateway/proxy.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, ClientResponse } from './client-message.ts';
 import type { RouteRequest } from '../routing/types.ts';
 import type { ListenerKind, RoutingTable } from '../routing/table.ts';
 import type { CidrSet } from '../routing/cidr.ts';
@@ -25,7 +25,7 @@ export interface Generation {
 export interface HandlerHost extends ProxyContext {
   readonly generation: Generation;
   /** A request that never reached an exchange finished (denied, malformed, no server). */
-  finishLocal(req: IncomingMessage, rt: RouteRuntime, upstream: string, status: number, error: string, start: number): void;
+  finishLocal(req: ClientRequest, rt: RouteRuntime, upstream: string, status: number, error: string, start: number): void;
   /** Called once per proxied request at its start (drain accounting). */
   begin(): void;
 }
@@ -40,15 +40,15 @@ export function isIdempotent(method: string, path: string): boolean {
 }
 
 /** Handles one request that arrived on a listener of `kind`. */
-export function handleRequest(host: HandlerHost, req: IncomingMessage, res: ServerResponse, kind: ListenerKind): void {
+export function handleRequest(host: HandlerHost, req: ClientRequest, res: ClientResponse, kind: ListenerKind): void {
   const start = performance.now();
   const gen = host.generation;
-  const url = req.url ?? '';
+  const url = req.url;
   const bad = badTarget(url);
   if (bad !== null) return local(host, req, res, gen.runtimes.fallback, gen.table.defaultUpstream.name, new ProxyError('bad_request', bad), start);
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const rr: RouteRequest = { method: req.method ?? 'GET', path, query: q < 0 ? '' : url.slice(q + 1), headers: req.headers, sourceIp: req.socket.remoteAddress ?? '' };
+  const rr: RouteRequest = { method: req.method, path, query: q < 0 ? '' : url.slice(q + 1), headers: req.headers, sourceIp: req.remoteAddress };
   const d = gen.table.decide(rr, kind);
   const rt = gen.runtimes.get(d.route);
   if (d.denied !== undefined) {
@@ -56,7 +56,7 @@ export function handleRequest(host: HandlerHost, req: IncomingMessage, res: Serv
     return local(host, req, res, rt, d.upstream, err, start);
   }
   if (rt.maxHeader < gen.maxHeader && headerBytes(req.rawHeaders) > rt.maxHeader) {
-    res.shouldKeepAlive = false;
+    res.keepAlive = false;
     return local(host, req, res, rt, d.upstream, new ProxyError('bad_request', 'request headers too large'), start, 431);
   }
   if (d.server === null) return local(host, req, res, rt, d.upstream, new ProxyError('no_server', `no server of upstream '${d.upstream}' is available`), start);
@@ -68,8 +68,8 @@ export function handleRequest(host: HandlerHost, req: IncomingMessage, res: Serv
   }).run();
 }
 
-function local(host: HandlerHost, req: IncomingMessage, res: ServerResponse, rt: RouteRuntime, upstream: string, err: ProxyError, start: number, status = statusFor(err.code)): void {
-  if (status === 400 || status === 431) res.shouldKeepAlive = false;
+function local(host: HandlerHost, req: ClientRequest, res: ClientResponse, rt: RouteRuntime, upstream: string, err: ProxyError, start: number, status = statusFor(err.code)): void {
+  if (status === 400 || status === 431) res.keepAlive = false;
   sendError(res, status, err.message);
   host.finishLocal(req, rt, upstream, status, err.code, start);
 }

@@ -5,7 +5,8 @@
  * byte-for-byte as they came in (DESIGN.md: "the path matched is byte-for-byte the path
  * forwarded") and no header object is built on the hot path.
  */
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest } from './client-message.ts';
+import { lowerName as lower } from './http1-request.ts';
 
 /** Lower-case hop-by-hop fields (RFC 9110 section 7.6.1) plus the ones this proxy sets itself. */
 const DROP_REQUEST = new Set([
@@ -14,17 +15,6 @@ const DROP_REQUEST = new Set([
 ]);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-const lowerCache = new Map<string, string>();
-
-/** Lower-cases a header name, memoised: clients send the same few spellings over and over. */
-function lower(name: string): string {
-  let l = lowerCache.get(name);
-  if (l === undefined) {
-    l = name.toLowerCase();
-    if (lowerCache.size < 4096) lowerCache.set(name, l);
-  }
-  return l;
-}
 
 /** Names listed in a `Connection` field value (lower-case), besides keep-alive/close. */
 function connectionTokens(value: string): Set<string> | null {
@@ -48,7 +38,7 @@ export interface ForwardInfo {
 }
 
 /** Builds the upstream request head: request line, forwarded fields, X-Forwarded-*. */
-export function buildRequestHead(req: IncomingMessage, info: ForwardInfo): string {
+export function buildRequestHead(req: ClientRequest, info: ForwardInfo): string {
   const raw = req.rawHeaders;
   let head = req.method + ' ' + req.url + ' HTTP/1.1\r\n';
   let extraDrop: Set<string> | null = null;
@@ -56,11 +46,15 @@ export function buildRequestHead(req: IncomingMessage, info: ForwardInfo): strin
   let proto = '';
   let fwdHost = '';
   let host = '';
+  let sawHost = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lc = lower(name);
     if (!DROP_REQUEST.has(lc)) {
-      if (lc === 'host') host = raw[i + 1]!;
+      if (lc === 'host') {
+        host = raw[i + 1]!;
+        sawHost = true;
+      }
       head += name + ': ' + raw[i + 1]! + '\r\n';
       continue;
     }
@@ -70,6 +64,9 @@ export function buildRequestHead(req: IncomingMessage, info: ForwardInfo): strin
     else if (lc === 'x-forwarded-host') fwdHost = raw[i + 1]!;
   }
   if (extraDrop !== null) head = dropNamed(head, extraDrop);
+  // HTTP/1.0 clients may omit Host; the forwarded HTTP/1.1 request must carry one, empty when
+  // there is no authority to name (RFC 9112 section 3.2).
+  if (!sawHost) head += 'Host:\r\n';
   const trusted = info.trustedPeer;
   head += 'X-Forwarded-For: ' + (trusted && xff !== '' ? xff + ', ' + info.clientIp : info.clientIp) + '\r\n';
   head += 'X-Forwarded-Proto: ' + (trusted && proto !== '' ? proto : 'http') + '\r\n';

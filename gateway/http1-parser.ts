@@ -19,6 +19,8 @@ export interface ResponseSink {
   onComplete(keepAlive: boolean): void;
 }
 
+import { HEADER_LINE } from './http1-request.ts';
+
 type State = 'head' | 'length' | 'chunk_size' | 'chunk_data' | 'chunk_crlf' | 'trailers' | 'close' | 'done';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -106,8 +108,9 @@ export class ResponseParser {
     let chunked = false;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
+      // Validated like request fields: a bare LF or control byte would otherwise reach the client.
+      if (!HEADER_LINE.test(line)) throw new ParseError('malformed upstream header line');
       const colon = line.indexOf(':');
-      if (colon <= 0 || line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) throw new ParseError('malformed upstream header line');
       const name = line.slice(0, colon);
       const value = line.slice(colon + 1).trim();
       headers.push(name, value);

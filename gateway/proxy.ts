@@ -5,7 +5,7 @@
  * are retried once on the next server; 404/405 M_UNRECOGNIZED answers from a worker are replayed
  * once to the default upstream (issue 4, point 3: drift safety).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, ClientResponse } from './client-message.ts';
 import type { ServerState } from '../routing/types.ts';
 import { ProxyError, isConnectFailure, statusFor, sendError, codeForSocketError, type ProxyErrorCode } from './errors.ts';
 import type { ExchangeStart, ProxyContext } from './proxy-types.ts';
@@ -22,8 +22,8 @@ type Phase = 'connecting' | 'waiting' | 'streaming' | 'buffering' | 'done';
 
 /** A proxied request from arrival to the last byte (or error) sent to the client. */
 export class Exchange implements ConnectionUser {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: ClientRequest;
+  readonly res: ClientResponse;
   readonly ctx: ProxyContext;
   readonly runtime: RouteRuntime;
   readonly start: number = performance.now();
@@ -44,7 +44,7 @@ export class Exchange implements ConnectionUser {
   /** First body chunk of the current read, held back so a whole response leaves in one end(). */
   private held: Buffer | null = null;
 
-  constructor(req: IncomingMessage, res: ServerResponse, ctx: ProxyContext, begin: ExchangeStart) {
+  constructor(req: ClientRequest, res: ClientResponse, ctx: ProxyContext, begin: ExchangeStart) {
     this.req = req;
     this.res = res;
     this.ctx = ctx;
@@ -54,7 +54,7 @@ export class Exchange implements ConnectionUser {
     this.server = begin.server;
     this.body = new RequestBody(req, begin.runtime.maxBody, ctx.driftReplay);
     this.body.onOverflow = () => this.bodyOverflow();
-    res.on('close', () => this.onClientClose());
+    res.onClose = () => this.onClientClose();
   }
 
   /** Sends the request to the chosen server. */
@@ -88,15 +88,14 @@ export class Exchange implements ConnectionUser {
     conn.setTimeout(this.runtime.idleTimeout);
     this.phase = 'waiting';
     const head = buildRequestHead(this.req, { clientIp: this.begin.clientIp, trustedPeer: this.begin.trustedPeer, chunked: this.body.chunked });
-    this.body.sendTo(conn.socket);
-    conn.socket.write(head, 'latin1');
+    this.body.sendTo(conn.socket, head);
     this.arm(this.firstByteTimeout(), 'first_byte_timeout');
   }
 
   private firstByteTimeout(): number {
     const base = this.runtime.firstByteTimeout;
     if (!this.runtime.longPoll) return base;
-    const m = /(?:^|[?&])timeout=(\d{1,9})(?:&|$)/.exec(this.req.url ?? '');
+    const m = /(?:^|[?&])timeout=(\d{1,9})(?:&|$)/.exec(this.req.url);
     return m ? base + Number(m[1]) : base;
   }
 
@@ -129,7 +128,6 @@ export class Exchange implements ConnectionUser {
 
   private writeHead(status: number, headers: string[]): void {
     const res = this.res;
-    res.sendDate = false;
     if (this.ctx.exposeServer) headers.push('X-Switchyard-Server', this.server.name);
     try {
       res.writeHead(status, headers);
@@ -141,14 +139,14 @@ export class Exchange implements ConnectionUser {
   }
 
   /**
-   * A body slice of the connection's shared read buffer: copied before it is kept or queued. The
-   * first chunk of a read is held until the read is parsed, so a response that arrives whole
-   * leaves through one `res.end(body)`.
+   * A body slice of the connection's shared read buffer, valid during this read only: the drift
+   * buffer copies it, and the client response copies what it writes. The first chunk of a read
+   * is held until the read is parsed, so a response that arrives whole leaves through one
+   * `res.end(body)`: one socket write with the head.
    */
-  onBody(view: Buffer): void {
-    if (this.phase === 'buffering') return this.drift!.add(Buffer.from(view));
+  onBody(chunk: Buffer): void {
+    if (this.phase === 'buffering') return this.drift!.add(Buffer.from(chunk));
     if (this.phase !== 'streaming') return;
-    const chunk = Buffer.from(view);
     this.bytesOut += chunk.length;
     if (chunk.length >= 16384) noteStreamed(chunk.length);
     if (this.held === null) {
@@ -173,7 +171,7 @@ export class Exchange implements ConnectionUser {
     if (!this.res.write(chunk)) {
       const sock = this.conn!.socket;
       sock.pause();
-      this.res.once('drain', () => sock.resume());
+      this.res.onceDrain(() => sock.resume());
     }
   }
 

@@ -4,15 +4,15 @@
  * sent it chunked, limited to the route's `max_body`, and kept in memory when it is at most 64 KB
  * so the exchange can be replayed to the default upstream (issue 4, point 3: drift safety).
  */
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { BodySink, ClientRequest } from './client-message.ts';
 import { noteStreamed } from './memory.ts';
 
 /** Bodies up to this size are kept for a drift replay (issue 4, point 3). */
 export const KEEP_LIMIT = 64 * 1024;
 
 /** The body of one client request and where it is being streamed. */
-export class RequestBody {
+export class RequestBody implements BodySink {
   readonly hasBody: boolean;
   readonly chunked: boolean;
   readonly tooLarge: boolean;
@@ -22,7 +22,7 @@ export class RequestBody {
   done: boolean;
   /** Called when a chunked body grows past the limit. */
   onOverflow: (() => void) | null = null;
-  private readonly req: IncomingMessage;
+  private readonly req: ClientRequest;
   private readonly maxBody: number;
   private kept: Buffer[] | null;
   private keptBytes = 0;
@@ -30,16 +30,12 @@ export class RequestBody {
   private complete = false;
   private socket: Socket | null = null;
   private corked = false;
-  private onData: ((c: Buffer) => void) | null = null;
-  private onEnd: (() => void) | null = null;
 
-  constructor(req: IncomingMessage, maxBody: number, keep: boolean) {
+  constructor(req: ClientRequest, maxBody: number, keep: boolean) {
     this.req = req;
     this.maxBody = maxBody;
-    const te = req.headers['transfer-encoding'];
-    const cl = req.headers['content-length'];
-    const length = cl === undefined ? -1 : Number(cl);
-    this.chunked = te !== undefined;
+    const length = req.contentLength;
+    this.chunked = req.chunked;
     this.hasBody = this.chunked || length > 0;
     this.tooLarge = length > maxBody;
     this.done = !this.hasBody;
@@ -52,23 +48,24 @@ export class RequestBody {
   }
 
   /**
-   * Streams the body (or its kept copy) to an upstream socket. Call it *before* writing the head:
-   * the socket is corked until the first body bytes, so head and a small body leave in one write.
+   * Writes the request head, then streams the body (or its kept copy) to an upstream socket. The
+   * socket stays corked until the first body bytes, so head and a small body leave in one write.
    */
-  sendTo(socket: Socket): void {
-    if (!this.hasBody) return;
-    this.socket = socket;
+  sendTo(socket: Socket, head: string): void {
+    if (!this.hasBody) {
+      socket.write(head, 'latin1');
+      return;
+    }
+    socket.cork();
+    socket.write(head, 'latin1');
     if (this.started) {
-      socket.cork();
-      return void process.nextTick(() => { this.replay(socket); socket.uncork(); });
+      this.replay(socket);
+      return void socket.uncork();
     }
     this.started = true;
-    socket.cork();
+    this.socket = socket;
     this.corked = true;
-    this.onData = (c: Buffer): void => this.data(c);
-    this.onEnd = (): void => this.end();
-    this.req.on('data', this.onData);
-    this.req.on('end', this.onEnd);
+    this.req.read(this);
   }
 
   private replay(socket: Socket): void {
@@ -77,7 +74,8 @@ export class RequestBody {
     this.finish(socket);
   }
 
-  private data(chunk: Buffer): void {
+  /** A body chunk from the client (BodySink). */
+  onData(chunk: Buffer): void {
     this.received += chunk.length;
     if (chunk.length >= 16384) noteStreamed(chunk.length);
     if (this.received > this.maxBody) return this.overflow();
@@ -102,7 +100,8 @@ export class RequestBody {
     return this.chunked ? socket.write('\r\n', 'latin1') && ok : ok;
   }
 
-  private end(): void {
+  /** The client's body ended (BodySink). */
+  onEnd(): void {
     this.complete = true;
     if (this.socket !== null && !this.socket.destroyed) {
       this.finish(this.socket);
@@ -126,11 +125,9 @@ export class RequestBody {
     this.onOverflow?.();
   }
 
-  /** Stops streaming; the rest of the body is read and dropped by node:http. */
+  /** Stops streaming; the connection reads and drops the rest of the body (or closes). */
   discard(): void {
-    if (this.onData !== null) this.req.off('data', this.onData);
-    if (this.onEnd !== null) this.req.off('end', this.onEnd);
     this.socket = null;
-    this.req.resume();
+    this.req.discard();
   }
 }

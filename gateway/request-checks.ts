@@ -1,13 +1,10 @@
 /**
- * Request hygiene before routing (issue 3, point 7). node:http's llhttp parser (strict mode;
- * `insecureHTTPParser` stays off) already rejects request smuggling shapes: Content-Length with
- * Transfer-Encoding, differing duplicate Content-Length, obsolete line folding, control bytes in
- * the request line. This module adds what llhttp lets through: dot-segments (RFC 3986 section
- * 5.2.4, also percent-encoded as `%2e`), percent-encoded control bytes and non-origin-form targets,
- * and it answers parser errors with a Matrix error body instead of node's bare 400.
+ * Request hygiene before routing (issue 3, point 7). The request parser (gateway/http1-request.ts)
+ * already rejects request smuggling shapes: Content-Length with Transfer-Encoding, differing
+ * duplicate Content-Length, obsolete line folding, control bytes in the request line. This module
+ * adds the checks on the target itself: dot-segments (RFC 3986 section 5.2.4, also
+ * percent-encoded as `%2e`), percent-encoded control bytes and non-origin-form targets.
  */
-import type { Socket } from 'node:net';
-import { matrixErrorBody } from './errors.ts';
 
 /** True when `c` is an ASCII hex digit. */
 function isHex(c: number): boolean {
@@ -51,7 +48,7 @@ function hasDotSegment(url: string, end: number): boolean {
 /**
  * Why a request target must be refused with 400, or null when it is acceptable: it must be an
  * absolute path without dot-segments (`.`/`..`, dots possibly `%2e`) or percent-encoded control
- * bytes. Raw control bytes, spaces and DEL never get here: llhttp rejects them in the request line.
+ * bytes. Raw control bytes, spaces and DEL never get here: the parser rejects them in the request line.
  * It runs on every request, so the common case costs two native `indexOf` scans.
  */
 export function badTarget(url: string): string | null {
@@ -74,20 +71,4 @@ export function headerBytes(raw: readonly string[]): number {
   let n = 0;
   for (let i = 0; i < raw.length; i++) n += raw[i]!.length + 2;
   return n;
-}
-
-/**
- * node:http 'clientError' handler: 431 for oversized headers, 400 for everything else the parser
- * refused (smuggling attempts included), always closing the connection.
- */
-export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-  const body = matrixErrorBody(status, status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : 'malformed request');
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  socket.destroySoon();
 }

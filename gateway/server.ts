@@ -4,7 +4,6 @@
  * a new table with the same ServerState store, so health survives, and swaps one reference;
  * requests already in flight keep the generation they started with.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { loadRoutesFile } from '../config/routes.ts';
 import { ConfigError, formatIssue } from '../config/errors.ts';
@@ -18,9 +17,13 @@ import { HealthMonitor } from './health.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { ConnectionPool, parseTarget } from './pool.ts';
 import type { Exchange, ExchangeObserver } from './proxy.ts';
-import { onClientError } from './request-checks.ts';
+import type { ClientRequest, ClientResponse } from './client-message.ts';
+import { Http1Server } from './http1-server.ts';
 import { RuntimeIndex, type RouteRuntime } from './route-runtime.ts';
 import { handleAdmin } from './admin.ts';
+
+/** Longest wait for a whole request head, and for the next request on an idle keep-alive connection. */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 /** How the gateway is started (gateway/commands/serve.ts builds this from the command line). */
 export interface GatewayOptions {
@@ -46,7 +49,7 @@ export class Gateway implements HandlerHost {
   draining = false;
   private readonly store: ServerStateStore = defaultServerStore();
   private readonly pools = new Map<string, ConnectionPool>();
-  private readonly listeners: { server: http.Server; config: ListenerConfig }[] = [];
+  private readonly listeners: { server: Http1Server; config: ListenerConfig }[] = [];
 
   constructor(options: GatewayOptions) {
     this.options = options;
@@ -114,10 +117,10 @@ export class Gateway implements HandlerHost {
     this.active++;
   }
 
-  finishLocal(req: IncomingMessage, rt: RouteRuntime, upstream: string, status: number, error: string, start: number): void {
+  finishLocal(req: ClientRequest, rt: RouteRuntime, upstream: string, status: number, error: string, start: number): void {
     const ms = performance.now() - start;
     this.metrics.request(rt, upstream, null, status, ms / 1000);
-    this.accessLog.write({ method: req.method ?? '', url: req.url ?? '', route: rt.name, upstream, server: null, status, durationMs: ms, bytes: 0, retried: false, replayed: false, error });
+    this.accessLog.write({ method: req.method, url: req.url, route: rt.name, upstream, server: null, status, durationMs: ms, bytes: 0, retried: false, replayed: false, error });
   }
 
   private makeObserver(): ExchangeObserver {
@@ -125,11 +128,11 @@ export class Gateway implements HandlerHost {
       attempt: (server, outcome) => this.health.attempt(server, outcome),
       retry: (ex, from) => {
         this.metrics.retry(ex.runtime, ex.upstream);
-        this.log.warn({ route: ex.runtime.name, server: from.name, path: redactUrl(ex.req.url ?? '') }, 'connect failed; retrying on the next server');
+        this.log.warn({ route: ex.runtime.name, server: from.name, path: redactUrl(ex.req.url) }, 'connect failed; retrying on the next server');
       },
       drift: (ex, from) => {
         this.metrics.driftReplay(ex.runtime, from);
-        this.log.warn({ route: ex.runtime.name, upstream: ex.upstream, server: from.name, method: ex.req.method, endpoint: redactUrl(ex.req.url ?? '') },
+        this.log.warn({ route: ex.runtime.name, upstream: ex.upstream, server: from.name, method: ex.req.method, endpoint: redactUrl(ex.req.url) },
           'routing drift: the worker answered M_UNRECOGNIZED; replayed to the default upstream (correct the routes for this endpoint)');
       },
       finish: (ex) => this.finishExchange(ex),
@@ -141,7 +144,7 @@ export class Gateway implements HandlerHost {
     const ms = ex.elapsed();
     this.metrics.request(ex.runtime, ex.upstream, ex.server, ex.status, ms / 1000);
     if (this.accessLog.enabled) {
-      this.accessLog.write({ method: ex.req.method ?? '', url: ex.req.url ?? '', route: ex.runtime.name, upstream: ex.upstream, server: ex.server.name,
+      this.accessLog.write({ method: ex.req.method, url: ex.req.url, route: ex.runtime.name, upstream: ex.upstream, server: ex.server.name,
         status: ex.status, durationMs: ms, bytes: ex.bytesOut, retried: ex.retried, replayed: ex.replayed, error: ex.error });
     }
     if (this.draining && this.active === 0) this.drained?.();
@@ -177,22 +180,18 @@ export class Gateway implements HandlerHost {
   /** Opens every listener of the routes file. */
   async listen(): Promise<void> {
     for (const l of this.config.listeners) {
-      const server = http.createServer({
-        maxHeaderSize: this.config.limits.max_header, insecureHTTPParser: false, requestTimeout: 0, headersTimeout: 60_000,
-        keepAliveTimeout: 75_000, noDelay: true,
-      }, (req, res) => this.dispatch(req, res, l.kind));
-      server.on('clientError', onClientError);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(l.port, l.host, () => { server.off('error', reject); resolve(); });
-      });
+      // The listener's head limit is read per connection, so a reload that changes it applies to new requests.
+      const gen = (): Generation => this.generation;
+      const limits = { get maxHeader() { return gen().maxHeader; }, headersTimeout: HEADERS_TIMEOUT_MS };
+      const server = new Http1Server(limits, (req, res) => this.dispatch(req, res, l.kind));
+      await server.listen(l.port, l.host);
       this.listeners.push({ server, config: l });
-      this.log.info({ listener: l.name, kind: l.kind, address: server.address() }, 'listening');
+      this.log.info({ listener: l.name, kind: l.kind, address: server.server.address() }, 'listening');
     }
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse, kind: 'public' | 'admin'): void {
-    if (this.draining) res.shouldKeepAlive = false;
+  private dispatch(req: ClientRequest, res: ClientResponse, kind: 'public' | 'admin'): void {
+    if (this.draining) res.keepAlive = false;
     if (kind === 'admin' && handleAdmin(this, req, res)) return;
     handleRequest(this, req, res, kind);
   }
@@ -200,7 +199,7 @@ export class Gateway implements HandlerHost {
   /** Bound addresses (tests use port 0). */
   addresses(): { name: string; kind: string; port: number; host: string }[] {
     return this.listeners.map(({ server, config }) => {
-      const a = server.address();
+      const a = server.server.address();
       return { name: config.name, kind: config.kind, host: config.host, port: typeof a === 'object' && a ? a.port : config.port };
     });
   }
@@ -210,16 +209,13 @@ export class Gateway implements HandlerHost {
   /** Stops accepting, drains in-flight requests up to the deadline, closes everything. */
   async shutdown(): Promise<'drained' | 'deadline'> {
     this.draining = true;
-    for (const { server } of this.listeners) {
-      server.close();
-      server.closeIdleConnections();
-    }
+    for (const { server } of this.listeners) server.close();
     const result = await new Promise<'drained' | 'deadline'>((resolve) => {
       if (this.active === 0) return resolve('drained');
       const timer = setTimeout(() => resolve('deadline'), this.options.drainTimeout);
       this.drained = () => { clearTimeout(timer); resolve('drained'); };
     });
-    for (const { server } of this.listeners) server.closeAllConnections();
+    for (const { server } of this.listeners) server.closeAll();
     this.health.stop();
     for (const pool of this.pools.values()) pool.closeIdle();
     this.accessLog.flush();

@@ -211,9 +211,10 @@ test('drift: a 405 M_UNRECOGNIZED to a request with a kept body (<= 64 KB) is re
   assert.equal(big.headers['x-upstream'], 'old-worker');
 });
 
-test('an upstream header node:http refuses to send becomes a 502, and the gateway keeps serving', async () => {
+test('an upstream header with a control byte or a bare LF (response splitting) becomes a 502, and the gateway keeps serving', async () => {
   const bad = await startUpstream('bad', (req, res) => {
-    req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad: a\x01b\r\n\r\nok');
+    const field = req.url === '/lf' ? 'X-Bad: a\nX-Injected: b' : 'X-Bad: a\x01b';
+    req.socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\n${field}\r\n\r\nok`);
     req.socket.end();
     void res;
     return true;
@@ -225,6 +226,9 @@ test('an upstream header node:http refuses to send becomes a 502, and the gatewa
     assert.equal(r.status, 502);
     const again = await request(local.port, '/y', { agent: false });
     assert.equal(again.status, 502, 'still answering');
+    const split = await request(local.port, '/lf', { agent: false });
+    assert.equal(split.status, 502);
+    assert.equal(split.headers['x-injected'], undefined);
   } finally {
     await local.close();
   }

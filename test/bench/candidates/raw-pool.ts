@@ -1,9 +1,10 @@
 /**
- * Candidate: node:http server + the gateway's own engine (gateway/proxy.ts): a hand-rolled
- * keep-alive HTTP/1.1 pool over node:net, request head written from rawHeaders, minimal
- * response parser. No routing: one server.
+ * Candidate: the gateway's own engine without routing: the hand-rolled HTTP/1.1 listener over
+ * node:net (gateway/http1-server.ts) and the hand-rolled keep-alive upstream pool
+ * (gateway/pool.ts, gateway/proxy.ts), request head written from the raw headers, minimal
+ * response parser. One server.
  */
-import http from 'node:http';
+import { Http1Server } from '../../../gateway/http1-server.ts';
 import { ConnectionPool, parseTarget } from '../../../gateway/pool.ts';
 import { Exchange, type ProxyContext } from '../../../gateway/proxy.ts';
 import { routeRuntime } from '../../../gateway/route-runtime.ts';
@@ -20,9 +21,9 @@ const ctx: ProxyContext = {
   poolFor: () => pool, pickDefault: () => null, defaultUpstream: 'main', driftReplay: false, exposeServer: false,
   observer: { attempt() {}, retry() {}, drift() {}, finish() {} },
 };
-http.createServer((req, res) => {
+await new Http1Server({ maxHeader: 16 * 1024, headersTimeout: 60_000 }, (req, res) => {
   new Exchange(req, res, ctx, {
-    runtime, upstream: 'main', balancer, key: null, server, clientIp: req.socket.remoteAddress ?? '', trustedPeer: false, idempotent: true,
+    runtime, upstream: 'main', balancer, key: null, server, clientIp: req.remoteAddress, trustedPeer: false, idempotent: true,
   }).run();
 }).listen(listenPort, '127.0.0.1');
 exitOnTerm();

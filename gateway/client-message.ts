@@ -1,0 +1,202 @@
+/**
+ * The client side of one request on a gateway listener (gateway/http1-server.ts): the parsed
+ * request with its body as a pausable flow of buffers, and the response writer. The response
+ * head is held until the first body bytes (or the end), so a response that arrives whole from
+ * the upstream leaves in one socket write.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { RequestHead } from './http1-request.ts';
+import { lowerName } from './http1-request.ts';
+
+/** What a request's connection does for it (implemented by ClientConnection). */
+export interface ClientChannel {
+  readonly remoteAddress: string;
+  write(data: Buffer | string): boolean;
+  pauseReading(): void;
+  resumeReading(): void;
+  onceDrain(cb: () => void): void;
+  readonly closed: boolean;
+  destroy(): void;
+  responseDone(res: ClientResponse): void;
+}
+
+/** Receives the request body. */
+export interface BodySink {
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+}
+
+/** Body bytes queued before a consumer is attached are capped here; then reading pauses. */
+const QUEUE_HIGH_WATER = 64 * 1024;
+
+/** One request as the proxy sees it: head fields plus the body flow. */
+export class ClientRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly http10: boolean;
+  readonly rawHeaders: string[];
+  readonly headers: Record<string, string>;
+  readonly contentLength: number;
+  readonly chunked: boolean;
+  readonly remoteAddress: string;
+  /** Every body byte has been received (true at once when there is no body). */
+  complete: boolean;
+  private readonly channel: ClientChannel;
+  private sink: BodySink | null = null;
+  private queue: Buffer[] | null = [];
+  private queued = 0;
+  private paused = false;
+
+  constructor(head: RequestHead, channel: ClientChannel) {
+    this.method = head.method;
+    this.url = head.url;
+    this.http10 = head.http10;
+    this.rawHeaders = head.rawHeaders;
+    this.headers = head.headers;
+    this.contentLength = head.contentLength;
+    this.chunked = head.chunked;
+    this.remoteAddress = channel.remoteAddress;
+    this.complete = !head.chunked && head.contentLength <= 0;
+    this.channel = channel;
+  }
+
+  /** Body bytes from the connection. */
+  push(chunk: Buffer): void {
+    if (this.sink !== null) return this.sink.onData(chunk);
+    if (this.queue === null) return; // discarded
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    if (this.queued > QUEUE_HIGH_WATER) this.pause();
+  }
+
+  /** The body's last byte arrived. */
+  end(): void {
+    this.complete = true;
+    this.sink?.onEnd();
+  }
+
+  /** Attaches the consumer; bytes queued so far are delivered at once, synchronously. */
+  read(sink: BodySink): void {
+    this.sink = sink;
+    const queue = this.queue ?? [];
+    this.queue = null;
+    this.queued = 0;
+    for (const c of queue) sink.onData(c);
+    if (this.complete) sink.onEnd();
+    else this.resume();
+  }
+
+  /** Drops the rest of the body (the exchange ended before consuming it). */
+  discard(): void {
+    this.sink = null;
+    this.queue = null;
+    this.resume();
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.channel.pauseReading();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.channel.resumeReading();
+  }
+}
+
+/** How the response body is framed towards the client. */
+type Framing = 'none' | 'length' | 'chunked' | 'close';
+
+/** The response writer of one request. */
+export class ClientResponse {
+  readonly req: ClientRequest;
+  /** False: the connection closes after this response (`Connection: close` is sent). */
+  keepAlive: boolean;
+  headersSent = false;
+  finished = false;
+  /** Called if the client connection closes before the response finished. */
+  onClose: (() => void) | null = null;
+  private readonly channel: ClientChannel;
+  private head: string | null = null;
+  private framing: Framing = 'length';
+
+  constructor(req: ClientRequest, channel: ClientChannel, keepAlive: boolean) {
+    this.req = req;
+    this.channel = channel;
+    this.keepAlive = keepAlive;
+  }
+
+  get destroyed(): boolean {
+    return this.channel.closed;
+  }
+
+  /**
+   * Sets the status and fields ([name, value, ...]; hop-by-hop fields already removed). Without a
+   * Content-Length the body is sent chunked (HTTP/1.1) or delimited by closing (HTTP/1.0).
+   */
+  writeHead(status: number, headers: readonly string[]): void {
+    let head = 'HTTP/1.1 ' + status + ' ' + (STATUS_CODES[status] ?? 'Unknown') + '\r\n';
+    let length = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (name.length === 14 && lowerName(name) === 'content-length') length = true;
+      head += name + ': ' + headers[i + 1]! + '\r\n';
+    }
+    const bodyless = this.req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    this.framing = bodyless ? 'none' : length ? 'length' : this.req.http10 ? 'close' : 'chunked';
+    if (this.framing === 'chunked') head += 'Transfer-Encoding: chunked\r\n';
+    if (this.framing === 'close') this.keepAlive = false;
+    if (!this.keepAlive) head += 'Connection: close\r\n';
+    else if (this.req.http10) head += 'Connection: keep-alive\r\n';
+    this.head = head + '\r\n';
+    this.headersSent = true;
+  }
+
+  /**
+   * Writes body bytes (copied: `chunk` may be a view of a reused read buffer); false when the
+   * client socket's buffer is full (wait for onceDrain).
+   */
+  write(chunk: Buffer): boolean {
+    if (this.channel.closed) return true;
+    return this.channel.write(this.frame(chunk, false));
+  }
+
+  /** Finishes the response (with optional last body bytes, copied like write's). */
+  end(chunk?: Buffer | string): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.channel.closed) {
+      const last = chunk === undefined ? null : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      this.channel.write(this.frame(last, true));
+    }
+    this.channel.responseDone(this);
+  }
+
+  onceDrain(cb: () => void): void {
+    this.channel.onceDrain(cb);
+  }
+
+  /** Cuts the client connection (a response that cannot be completed). */
+  destroy(): void {
+    this.finished = true;
+    this.channel.destroy();
+  }
+
+  /** One new buffer with the pending head (if any) and a copy of `chunk` framed for the wire. */
+  private frame(chunk: Buffer | null, last: boolean): Buffer {
+    const head = this.head ?? '';
+    this.head = null;
+    const body = this.framing === 'none' || chunk === null ? 0 : chunk.length;
+    const chunked = this.framing === 'chunked';
+    const prefix = chunked && body > 0 ? body.toString(16) + '\r\n' : '';
+    const suffix = chunked ? (body > 0 ? '\r\n' : '') + (last ? '0\r\n\r\n' : '') : '';
+    const out = Buffer.allocUnsafe(head.length + prefix.length + body + suffix.length);
+    let off = out.write(head, 0, 'latin1');
+    off += out.write(prefix, off, 'latin1');
+    if (body > 0) off += chunk!.copy(out, off);
+    out.write(suffix, off, 'latin1');
+    return out;
+  }
+}

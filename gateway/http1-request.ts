@@ -1,0 +1,224 @@
+/**
+ * A strict HTTP/1.1 *request* parser for the gateway's listeners (RFC 9112): request line, header
+ * fields, message framing, and the request body decoder (Content-Length or chunked).
+ *
+ * Why hand-rolled: node:http's server side costs more CPU per request than the whole rest of the
+ * proxy (test/bench/PROXY-CANDIDATES.md), and the gateway only needs the request line, a flat
+ * header list and the framing facts. Being a proxy, it must be stricter than a plain server: every
+ * ambiguity an upstream could read differently is refused (request smuggling, RFC 9112 section
+ * 11.2), and the framing decided here is the framing forwarded.
+ */
+
+/** A request the parser refuses: the status to answer, then the connection is closed. */
+export class RequestError extends Error {
+  readonly status: 400 | 408 | 431 | 501 | 505;
+  constructor(status: 400 | 408 | 431 | 501 | 505, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** The parsed head of one request. */
+export interface RequestHead {
+  readonly method: string;
+  /** The request target exactly as received. */
+  readonly url: string;
+  readonly http10: boolean;
+  /** [name, value, name, value, ...] in arrival order, names as sent. */
+  readonly rawHeaders: string[];
+  /** Lower-case names (node:http's IncomingMessage.headers shape) for routing. */
+  readonly headers: Record<string, string>;
+  /** -1 when the request has no Content-Length. */
+  readonly contentLength: number;
+  readonly chunked: boolean;
+  /** The client allows the connection to carry another request. */
+  readonly keepAlive: boolean;
+  readonly expectContinue: boolean;
+}
+
+/** Request line: token method, one SP, a target of visible bytes, one SP, HTTP/1.x (RFC 9112 section 3). */
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [\x21-\x7e\x80-\xff]+ HTTP\/\d\.\d$/;
+/** field-name ":" OWS field-value OWS, with no control bytes but HTAB (RFC 9110 section 5.5; RFC 9112 section 5.1). */
+export const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*$/;
+const DIGITS = /^\d{1,15}$/;
+
+/** Header names whose duplicates are dropped rather than joined (as node:http does). */
+const FIRST_WINS = new Set(['authorization', 'host', 'content-type', 'user-agent', 'referer', 'proxy-authorization']);
+
+const lowerCache = new Map<string, string>();
+
+/** Lower-cases a header name, memoised: clients send the same few spellings over and over. */
+export function lowerName(name: string): string {
+  let l = lowerCache.get(name);
+  if (l === undefined) {
+    l = name.toLowerCase();
+    if (lowerCache.size < 4096) lowerCache.set(name, l);
+  }
+  return l;
+}
+
+/** `value` without leading and trailing SP/HTAB (optional whitespace, RFC 9110 section 5.6.3). */
+function trimOws(value: string): string {
+  let a = 0;
+  let b = value.length;
+  while (a < b && (value.charCodeAt(a) === 32 || value.charCodeAt(a) === 9)) a++;
+  while (b > a && (value.charCodeAt(b - 1) === 32 || value.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === value.length ? value : value.slice(a, b);
+}
+
+/** Framing facts collected while reading the header fields. */
+interface Framing {
+  length: number;
+  te: string | null;
+  hosts: number;
+  connection: string;
+  expect: string;
+}
+
+/** Parses the head in `text` (request line and fields, without the final CRLFCRLF). */
+export function parseRequestHead(text: string): RequestHead {
+  let eol = text.indexOf('\r\n');
+  if (eol < 0) eol = text.length;
+  const line = text.slice(0, eol);
+  if (!REQUEST_LINE.test(line)) throw new RequestError(400, 'malformed request line');
+  const sp1 = line.indexOf(' ');
+  const sp2 = line.length - 9;
+  const version = line.slice(sp2 + 6);
+  if (version !== '1.1' && version !== '1.0') throw new RequestError(505, 'only HTTP/1.0 and HTTP/1.1 are supported');
+  const http10 = version === '1.0';
+  const rawHeaders: string[] = [];
+  const headers: Record<string, string> = {};
+  const f: Framing = { length: -1, te: null, hosts: 0, connection: '', expect: '' };
+  for (let start = eol + 2; start < text.length;) {
+    let end = text.indexOf('\r\n', start);
+    if (end < 0) end = text.length;
+    field(text.slice(start, end), rawHeaders, headers, f);
+    start = end + 2;
+  }
+  return finish(line.slice(0, sp1), line.slice(sp1 + 1, sp2), http10, rawHeaders, headers, f);
+}
+
+function field(line: string, raw: string[], headers: Record<string, string>, f: Framing): void {
+  // Obsolete line folding (a line starting with SP/HTAB) and whitespace before the colon are
+  // refused outright (RFC 9112 sections 5.1 and 5.2): both are classic smuggling vectors.
+  if (!HEADER_LINE.test(line)) throw new RequestError(400, 'malformed header field');
+  const colon = line.indexOf(':');
+  const name = line.slice(0, colon);
+  const value = trimOws(line.slice(colon + 1));
+  raw.push(name, value);
+  const lc = lowerName(name);
+  const prev = headers[lc];
+  if (prev === undefined) headers[lc] = value;
+  else if (!FIRST_WINS.has(lc)) headers[lc] = prev + ', ' + value;
+  switch (lc) {
+    case 'content-length': {
+      if (!DIGITS.test(value)) throw new RequestError(400, 'malformed Content-Length');
+      const n = Number(value);
+      if (f.length >= 0 && f.length !== n) throw new RequestError(400, 'conflicting Content-Length fields');
+      f.length = n;
+      break;
+    }
+    case 'transfer-encoding': f.te = f.te === null ? value : f.te + ',' + value; break;
+    case 'host': f.hosts++; break;
+    case 'connection': f.connection += ',' + value.toLowerCase(); break;
+    case 'expect': f.expect = value.toLowerCase(); break;
+  }
+}
+
+function finish(method: string, url: string, http10: boolean, rawHeaders: string[], headers: Record<string, string>, f: Framing): RequestHead {
+  if (!http10 && f.hosts !== 1) throw new RequestError(400, f.hosts === 0 ? 'missing Host header' : 'more than one Host header');
+  const chunked = f.te !== null && transferCoding(f.te, http10, f.length);
+  const conn = f.connection;
+  const keepAlive = http10 ? /(^|,)\s*keep-alive\s*(,|$)/.test(conn) : !/(^|,)\s*close\s*(,|$)/.test(conn);
+  return {
+    method, url, http10, rawHeaders, headers, contentLength: chunked ? -1 : f.length, chunked,
+    keepAlive, expectContinue: !http10 && f.expect === '100-continue',
+  };
+}
+
+/**
+ * Validates Transfer-Encoding (RFC 9112 section 6.1 and 6.3): with Content-Length, on HTTP/1.0, or
+ * without `chunked` as the final coding the framing is ambiguous (400); other codings are not
+ * implemented (501). Returns true (chunked).
+ */
+function transferCoding(te: string, http10: boolean, length: number): true {
+  if (length >= 0) throw new RequestError(400, 'both Content-Length and Transfer-Encoding');
+  if (http10) throw new RequestError(400, 'Transfer-Encoding on HTTP/1.0');
+  const codings = te.split(',').map((c) => trimOws(c).toLowerCase()).filter((c) => c !== '');
+  if (codings[codings.length - 1] !== 'chunked') throw new RequestError(400, 'chunked is not the final transfer coding');
+  if (codings.length > 1) throw new RequestError(501, 'unsupported transfer coding');
+  return true;
+}
+
+type BodyState = 'length' | 'size' | 'data' | 'data_crlf' | 'trailers' | 'done';
+
+const MAX_LINE = 4096;
+
+/**
+ * Decodes one request body from the connection's bytes: counts down a Content-Length, or decodes
+ * chunked coding (chunk extensions ignored, trailers dropped: RFC 9112 section 7.1). Every line
+ * must end in CRLF. Decoded data goes to `onData` as slices of the input buffer.
+ */
+export class BodyDecoder {
+  private state: BodyState;
+  private remaining: number;
+  private line = '';
+
+  constructor(contentLength: number, chunked: boolean) {
+    this.state = chunked ? 'size' : contentLength > 0 ? 'length' : 'done';
+    this.remaining = chunked ? 0 : contentLength;
+  }
+
+  get done(): boolean {
+    return this.state === 'done';
+  }
+
+  /** A Content-Length body with at most `limit` bytes left: cheap to read and drop. */
+  droppable(limit: number): boolean {
+    return this.state === 'length' && this.remaining <= limit;
+  }
+
+  /** Consumes bytes from `off`; returns the offset after the body (or buf.length). Throws RequestError. */
+  feed(buf: Buffer, off: number, onData: (chunk: Buffer) => void): number {
+    while (off < buf.length && this.state !== 'done') {
+      if (this.state === 'length' || this.state === 'data') {
+        const take = Math.min(this.remaining, buf.length - off);
+        onData(off === 0 && take === buf.length ? buf : buf.subarray(off, off + take));
+        this.remaining -= take;
+        off += take;
+        if (this.remaining === 0) this.state = this.state === 'length' ? 'done' : 'data_crlf';
+        continue;
+      }
+      const nl = buf.indexOf(10, off);
+      const end = nl < 0 ? buf.length : nl + 1;
+      this.line += buf.toString('latin1', off, end);
+      off = end;
+      if (this.line.length > MAX_LINE) throw new RequestError(400, 'chunk line too long');
+      if (nl >= 0) this.onLine(this.takeLine());
+    }
+    return off;
+  }
+
+  private takeLine(): string {
+    const l = this.line;
+    this.line = '';
+    if (l.length < 2 || l.charCodeAt(l.length - 2) !== 13) throw new RequestError(400, 'chunked body line without CRLF');
+    return l.slice(0, -2);
+  }
+
+  private onLine(line: string): void {
+    if (this.state === 'data_crlf') {
+      if (line !== '') throw new RequestError(400, 'missing CRLF after a chunk');
+      this.state = 'size';
+    } else if (this.state === 'size') {
+      const m = /^([0-9a-fA-F]{1,15})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/.exec(line);
+      if (m === null) throw new RequestError(400, 'malformed chunk size');
+      this.remaining = parseInt(m[1]!, 16);
+      this.state = this.remaining === 0 ? 'trailers' : 'data';
+    } else if (line === '') {
+      this.state = 'done'; // the blank line ending the trailer section
+    } else if (!HEADER_LINE.test(line)) {
+      throw new RequestError(400, 'malformed trailer field');
+    }
+  }
+}
