@@ -55,31 +55,59 @@ function isSeparator(c: number): boolean {
  * or `+` before it; so only when one of those appears is every name decoded.
  */
 export function findParam(query: string, name: string): number {
+  return findParamFrom(query, name, firstCoded(query, name));
+}
+
+/** findParam given `coded`, firstCoded(query, name). */
+function findParamFrom(query: string, name: string, coded: number): number {
   const len = name.length;
   let at = query.indexOf(name);
   while (at >= 0 && !((at === 0 || isSeparator(query.charCodeAt(at - 1))) && query.charCodeAt(at + len) === 61)) at = query.indexOf(name, at + 1);
-  // A name before `at` can only decode to `name` if a `%` or `+` precedes `at` (indexOf is
-  // vectorised; lastIndexOf(c, from) is not, so this is asked forwards).
-  if (firstCoded(query) >= (at < 0 ? query.length : at)) return at < 0 ? -1 : at + len + 1;
+  if (coded >= (at < 0 ? query.length : at)) return at < 0 ? -1 : at + len + 1;
   return findParamSlow(query, name);
 }
 
-/** One-entry memo of firstCoded: a route's conditions (and the next route's) ask about the same query. */
-let codedQuery = '';
-let codedAt = 0;
+/**
+ * One-entry memo of the first `%` and first `;` of a request's query, keyed by the request
+ * object: a route's conditions (and the next route's) ask about the same request, and comparing
+ * object references is free, whereas comparing the query strings of two different requests
+ * (same length is common: every client's /sync query looks alike) is a character compare.
+ * Requests are immutable (RouteRequest is readonly), so the reference identifies the query.
+ */
+let memoReq: RouteRequest | null = null;
+let memoPct = 0;
 /** The memoised query's first `;`, -1 when none, -2 until valueEnd first asks. */
-let firstSemi = -2;
+let memoSemi = -2;
 
-/** Index of the first `%` or `+` of `query`, or its length when there is none. */
-function firstCoded(query: string): number {
-  if (query === codedQuery) return codedAt;
-  const pct = query.indexOf('%');
-  const plus = query.indexOf('+');
+/**
+ * Index of the first character of `query` that could make an item name decode to `name`: a
+ * `%` always, a `+` only when `name` holds a space (`+` decodes to one); its length when none.
+ */
+function firstCoded(query: string, name: string): number {
   const n = query.length;
-  codedAt = Math.min(pct < 0 ? n : pct, plus < 0 ? n : plus);
-  firstSemi = -2;
-  codedQuery = query;
-  return codedAt;
+  const pct = query.indexOf('%');
+  const plus = name.indexOf(' ') < 0 ? -1 : query.indexOf('+');
+  return Math.min(pct < 0 ? n : pct, plus < 0 ? n : plus);
+}
+
+/** firstCoded(req.query, name), with the `%` search memoised per request object. */
+function codedOf(req: RouteRequest, name: string, spaced: boolean): number {
+  const query = req.query;
+  if (spaced) return firstCoded(query, name);
+  if (req !== memoReq) {
+    const pct = query.indexOf('%');
+    memoPct = pct < 0 ? query.length : pct;
+    memoSemi = -2;
+    memoReq = req;
+  }
+  return memoPct;
+}
+
+/** First `;` of `req.query` (-1 when none), memoised per request object. */
+function semiOf(req: RouteRequest): number {
+  if (req !== memoReq) codedOf(req, '', false);
+  if (memoSemi === -2) memoSemi = req.query.indexOf(';');
+  return memoSemi;
 }
 
 /** findParam for queries where names may be form-encoded: decode each name that needs it. */
@@ -108,13 +136,14 @@ function findParamSlow(query: string, name: string): number {
 
 /** End (exclusive) of the value that starts at `start`. */
 export function valueEnd(query: string, start: number): number {
-  // indexOf beats a charCodeAt loop over a sliced string several times; `;` is rare, so the
-  // memo answers "none after start" for most queries without a second scan.
+  return valueEndWith(query, start, query.indexOf(';'));
+}
+
+/** valueEnd given the query's first `;` (-1 when none): `;` is rare, so most values end at the next `&`. */
+function valueEndWith(query: string, start: number, firstSemi: number): number {
   const n = query.length;
   const amp = query.indexOf('&', start);
   let end = amp < 0 ? n : amp;
-  if (query !== codedQuery) firstCoded(query);
-  if (firstSemi === -2) firstSemi = query.indexOf(';');
   if (firstSemi >= 0 && firstSemi < end) {
     const semi = firstSemi >= start ? firstSemi : query.indexOf(';', start);
     if (semi >= 0 && semi < end) end = semi;
@@ -154,9 +183,10 @@ export function valueHolds(cond: ValueCondition, value: string | undefined, re?:
 
 /** Compiles a query condition; presence tests never allocate. */
 export function queryPredicate(name: string, cond: ValueCondition): RequestPredicate {
+  const spaced = name.indexOf(' ') >= 0;
   if (typeof cond === 'string') {
     return (req) => {
-      const at = findParam(req.query, name);
+      const at = findParamFrom(req.query, name, codedOf(req, name, spaced));
       const empty = at < 0 ? true : emptyAt(req.query, at);
       if (cond === 'present') return at >= 0;
       if (cond === 'absent') return at < 0;
@@ -164,15 +194,16 @@ export function queryPredicate(name: string, cond: ValueCondition): RequestPredi
       return !empty;
     };
   }
-  if ('equals' in cond) return (req) => rawEquals(req.query, findParam(req.query, name), cond.equals);
+  if ('equals' in cond) return (req) => rawEquals(req, findParamFrom(req.query, name, codedOf(req, name, spaced)), cond.equals);
   const re = new RegExp(cond.matches);
   return (req) => valueHolds(cond, queryValue(req.query, name), re);
 }
 
 /** True when the value starting at `at` decodes to `expected`; compared in place when it needs no decoding. */
-function rawEquals(query: string, at: number, expected: string): boolean {
+function rawEquals(req: RouteRequest, at: number, expected: string): boolean {
   if (at < 0) return false;
-  const end = valueEnd(query, at);
+  const query = req.query;
+  const end = valueEndWith(query, at, semiOf(req));
   for (let k = at; k < end; k++) {
     const c = query.charCodeAt(k);
     if (c === 37 || c === 43) return formDecode(query.slice(at, end)) === expected;

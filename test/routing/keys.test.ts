@@ -159,6 +159,18 @@ test('path, header, query and cookie keys; missing is null', () => {
   assert.equal(queryParam('a=1&b=2', 'b'), '2');
 });
 
+test('queryParam: first item so named, only at an item start and before =, names taken literally', () => {
+  assert.equal(queryParam('ACCESS_TOKEN=y&access_token=x', 'access_token'), 'x');
+  assert.equal(queryParam('ACCESS_TOKEN=y&access_token=x', 'access_token', true), 'y');
+  assert.equal(queryParam('xaccess_token=1&access_tokenx=2', 'access_token', true), null);
+  assert.equal(queryParam('access_token', 'access_token'), null);
+  assert.equal(queryParam('a=1&access_token=', 'access_token'), '');
+  assert.equal(queryParam('a.b=1&axb=2', 'axb'), '2');
+  assert.equal(queryParam('axb=1&a.b=2', 'a.b'), '2');
+  assert.equal(queryParam('a+b=1', 'a+b'), '1');
+  assert.equal(queryParam('\u00c9=1&\u00e9=2', '\u00e9', true), '2');
+});
+
 test('a bad trusted proxy CIDR fails when the extractor is built, naming it', () => {
   assert.throws(() => createKeyExtractor('source_ip', { trustedProxies: ['10.0.0.0/33'] }), /10\.0\.0\.0\/33/);
 });
