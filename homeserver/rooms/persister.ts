@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { ReplicationBus } from '../replication/bus.ts';
 import { inTransaction } from '../storage/db.ts';
-import { currentState, eventByTxn, getEvent, insertEvents } from '../storage/events.ts';
+import { currentState, eventByTxn, getEvent, insertEvents, insertMessageEvent } from '../storage/events.ts';
 import { MatrixError } from '../errors.ts';
 import { authorize } from './auth.ts';
 import { newEventId, type EventDraft, type StoredEvent } from './event.ts';
@@ -94,21 +94,27 @@ export class EventPersister {
   }
 
   /**
-   * Allocates IDs and writes. A lone message event is one INSERT (atomic by itself, three round
-   * trips fewer than BEGIN/INSERT/COMMIT); anything touching state goes in a transaction. Returns
-   * the earlier event when the transaction ID was already used (the unique txn_key decides races).
+   * Allocates IDs and writes. A lone message event is one INSERT that takes its own stream ID
+   * (atomic by itself: one round trip, where nextval then BEGIN/INSERT/COMMIT would be four);
+   * anything touching state goes in a transaction. Returns the earlier event when the
+   * transaction ID was already used (the unique txn_key decides races).
    */
   async #write(req: PersistRequest, events: StoredEvent[], state: RoomState, depth: number): Promise<StoredEvent | undefined> {
     const gen = this.#bus.writer('events');
-    const ids = await gen.allocate(events.length);
-    events.forEach((e, i) => { e.stream_ordering = ids[i]!; });
     const single = !req.create && events.length === 1 && events[0]!.state_key === undefined && events[0]!.type !== 'm.room.redaction';
+    let ids: number[] = [];
     try {
-      if (single) await insertEvents(this.#pool, events, this.#instance);
-      else await inTransaction(this.#pool, async (c) => {
-        if (req.create) await insertRoom(c, req.room_id, req.create);
-        await insertEvents(c, events, this.#instance);
-      });
+      if (single) {
+        ids = await gen.allocateWith(async () => [await insertMessageEvent(this.#pool, events[0]!, this.#instance)]);
+        events[0]!.stream_ordering = ids[0]!;
+      } else {
+        ids = await gen.allocate(events.length);
+        events.forEach((e, i) => { e.stream_ordering = ids[i]!; });
+        await inTransaction(this.#pool, async (c) => {
+          if (req.create) await insertRoom(c, req.room_id, req.create);
+          await insertEvents(c, events, this.#instance);
+        });
+      }
     } catch (err) {
       gen.finish(ids);
       const txn = events.length === 1 ? events[0]!.txn_key : undefined;

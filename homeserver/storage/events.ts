@@ -22,6 +22,20 @@ function fromRow(r: Row): StoredEvent {
   };
 }
 
+/**
+ * Inserts one non-state event whose stream ordering the statement itself takes from the events
+ * sequence (one round trip, one commit), and returns that ordering. See WriterIdGen.allocateWith.
+ */
+export async function insertMessageEvent(q: Queryable, e: StoredEvent, instance: string): Promise<number> {
+  const r = await q.query<{ stream_ordering: string }>({
+    name: 'insert_message_event',
+    text: `INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender, content, origin_server_ts, depth, instance_name, txn_key, prev_content, membership)
+           VALUES (nextval('events_stream_seq'),$1,$2,$3,NULL,$4,$5,$6,$7,$8,$9,NULL,NULL) RETURNING stream_ordering`,
+    values: [e.event_id, e.room_id, e.type, e.sender, JSON.stringify(e.content), e.origin_server_ts, e.depth, instance, e.txn_key ?? null],
+  });
+  return Number(r.rows[0]!.stream_ordering);
+}
+
 /** Inserts events and updates current_state in the caller's transaction. */
 export async function insertEvents(c: Queryable, events: readonly StoredEvent[], instance: string): Promise<void> {
   const values: unknown[] = [];
@@ -32,7 +46,9 @@ export async function insertEvents(c: Queryable, events: readonly StoredEvent[],
     const b = i * 13;
     return `(${Array.from({ length: 13 }, (_, k) => `$${b + k + 1}`).join(',')})`;
   });
-  await c.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender, content, origin_server_ts, depth, instance_name, txn_key, prev_content, membership) VALUES ${rows.join(',')}`, values);
+  const text = `INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender, content, origin_server_ts, depth, instance_name, txn_key, prev_content, membership) VALUES ${rows.join(',')}`;
+  // Small batches (every single send) run as named statements: parsed and planned once per connection.
+  await c.query(events.length <= 4 ? { name: `insert_events_${events.length}`, text, values } : { text, values });
   for (const e of events) {
     if (e.state_key !== undefined) {
       await c.query(

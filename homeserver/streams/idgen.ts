@@ -10,6 +10,11 @@
  * holds: "lowest in-flight minus one" stays a true bound while it is pending. Positions heard from
  * other writers are remembered and claimed as soon as the writer is idle (nothing queued, on the
  * wire, or in flight); `#epoch` detects an allocation starting during an async sequence read.
+ *
+ * `allocateWith` saves the separate `nextval` round trip: the write allocates its own IDs inside
+ * its statement and reports them when it returns. Until then the IDs are unknown, but bounded:
+ * `nextval` increases in real time, so they exceed every ID this writer had seen when the write
+ * began (its own, heard, or read from the sequence), and the position is held at that value.
  */
 import type pg from 'pg';
 import type { StreamName } from '../config/deployment.ts';
@@ -38,6 +43,8 @@ export class WriterIdGen {
   readonly #queue: { n: number; resolve(ids: number[]): void; reject(err: unknown): void }[] = [];
   #allocating = false;
   #epoch = 0;
+  /** For each write allocating its own IDs: the highest ID seen when it began (a lower bound). */
+  readonly #unknown: number[] = [];
   #maxSeen = 0;
   #heard = 0;
   #position = 0;
@@ -72,8 +79,10 @@ export class WriterIdGen {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0);
       const total = batch.reduce((a, b) => a + b.n, 0);
+      // A write allocating its own IDs may finish meanwhile: keep the position below this batch.
+      const bound = this.#hold();
       try {
-        const r = await this.#pool.query<{ id: string }>(`SELECT nextval('${SEQUENCES[this.stream]}') AS id FROM generate_series(1, $1)`, [total]);
+        const r = await this.#pool.query<{ id: string }>({ name: `nextval_${this.stream}`, text: `SELECT nextval('${SEQUENCES[this.stream]}') AS id FROM generate_series(1, $1)`, values: [total] });
         const ids = r.rows.map((row) => Number(row.id)).sort((a, b) => a - b);
         for (const id of ids) this.#inFlight.add(id);
         let at = 0;
@@ -81,8 +90,39 @@ export class WriterIdGen {
       } catch (err) {
         for (const b of batch) b.reject(err);
       }
+      this.#release(bound);
     }
     this.#allocating = false;
+  }
+
+  /**
+   * Runs `write`, which takes its IDs from the stream's sequence within its own statement and
+   * returns them. They are in flight from the moment `write` returns (so announce, then `finish`
+   * them, as with `allocate`); while it runs the position stays at or below what was seen at its start.
+   */
+  async allocateWith(write: () => Promise<number[]>): Promise<number[]> {
+    this.#epoch++;
+    const bound = this.#hold();
+    try {
+      const ids = await write();
+      for (const id of ids) this.#inFlight.add(id);
+      return ids;
+    } finally {
+      this.#release(bound);
+    }
+  }
+
+  /** Caps the position while IDs are being allocated on the wire: they exceed everything seen now. */
+  #hold(): number {
+    let bound = this.#maxSeen;
+    for (const id of this.#inFlight) if (id > bound) bound = id;
+    this.#unknown.push(bound);
+    return bound;
+  }
+
+  #release(bound: number): void {
+    this.#unknown.splice(this.#unknown.indexOf(bound), 1);
+    this.#recompute();
   }
 
   /** Marks IDs persisted (or abandoned: an unused ID is vacuously persisted) and recomputes. */
@@ -113,13 +153,14 @@ export class WriterIdGen {
   }
 
   #idle(): boolean {
-    return !this.#allocating && this.#queue.length === 0 && this.#inFlight.size === 0;
+    return !this.#allocating && this.#queue.length === 0 && this.#inFlight.size === 0 && this.#unknown.length === 0;
   }
 
   #recompute(): void {
     if (this.#idle() && this.#heard > this.#maxSeen) this.#maxSeen = this.#heard;
     let next = this.#maxSeen;
     if (this.#inFlight.size > 0) next = Math.min(...this.#inFlight) - 1;
+    for (const bound of this.#unknown) if (bound < next) next = bound;
     if (next <= this.#position) return;
     const prev = this.#position;
     this.#position = next;

@@ -88,3 +88,67 @@ test('1,000 events over two persisters, one delayed: no sync skips or repeats on
   assert.equal(total, 1000);
   assert.ok(syncs > 10, `incremental syncs interleaved with sending (${syncs})`);
 });
+
+test('messages taking their stream IDs inside their INSERT, one persister held mid-INSERT: no sync skips or repeats one', async () => {
+  const a = await new Client(layout.main.url).register('sender2');
+  const b = await new Client(layout.main.url).register('reader2');
+  const slowRoom = await roomOwnedBy(a, 0);
+  const sameWriterRoom = await roomOwnedBy(a, 0);
+  const fastRoom = await roomOwnedBy(a, 1);
+  const rooms = [slowRoom, sameWriterRoom, fastRoom];
+  for (const r of rooms) await b.join(r);
+  const reader = new Client(layout.workers.sync1!.url, b.token);
+  const filter = JSON.stringify({ room: { timeline: { limit: 1000, types: ['m.room.message'] } } });
+  let since = (await reader.sync({ filter })).next_batch;
+
+  // The blocker inserts, uncommitted, a row with the transaction ID of a coming slow-room send: that
+  // send's INSERT has already taken its stream ID from the sequence when it waits on the unique
+  // txn_key, until the blocker rolls back. Meanwhile the same persister (another of its rooms) and
+  // the other persister commit higher IDs.
+  const N = 300;
+  let next = 0;
+  let done = false;
+  const random = rng(6);
+  const args = layout.main.hs.config.database.args;
+  const blocker = new pg.Client({ host: args.host, port: args.port, user: args.user, database: args.database });
+  await blocker.connect();
+  let holds = 0;
+  const blocking = (async () => {
+    while (!done) {
+      const i = next + 1;
+      await blocker.query('BEGIN');
+      try {
+        await blocker.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key)
+          VALUES ($1, $2, $3, 'x.block', $4, '{}', 0, 0, 'blocker', $5)`, [-1 - holds, `$block${holds}`, slowRoom, a.userId, `${a.userId}|${a.deviceId}|slow${i}`]);
+        holds++;
+        await new Promise((r) => setTimeout(r, 5 + random() * 25));
+      } catch { /* that send got there first */ }
+      await blocker.query('ROLLBACK');
+      await new Promise((r) => setTimeout(r, 2 + random() * 10));
+    }
+  })();
+
+  const sent: Record<string, string[]> = Object.fromEntries(rooms.map((r) => [r, []]));
+  const sending = Promise.all([
+    (async () => { for (let i = 0; i < N; i++) { next = i; sent[slowRoom]!.push(await a.send(slowRoom, `s${i}`, `slow${i}`)); } })(),
+    ...[sameWriterRoom, fastRoom].map(async (room) => { for (let i = 0; i < N; i++) sent[room]!.push(await a.send(room, `m${i}`)); }),
+  ]);
+
+  const seen: Record<string, string[]> = Object.fromEntries(rooms.map((r) => [r, []]));
+  let total = 0;
+  const deadline = Date.now() + 40_000;
+  while (total < 3 * N && Date.now() < deadline) {
+    const s = await reader.sync({ since, timeout: 2000, filter });
+    for (const room of rooms) {
+      for (const e of s.rooms.join[room]?.timeline.events ?? []) { seen[room]!.push(e.event_id); total++; }
+    }
+    since = s.next_batch;
+  }
+  await sending;
+  done = true;
+  await blocking;
+  await blocker.end();
+
+  assert.ok(holds > 5, `the delay was applied (${holds} held inserts)`);
+  for (const room of rooms) assert.deepEqual(seen[room], sent[room], 'every event, in order, none skipped or repeated');
+});
