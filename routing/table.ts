@@ -64,7 +64,17 @@ export function defaultServerStore(): ServerStateStore {
 /** How a route (or the default upstream) picks its server. */
 interface Picker {
   readonly balance: Balance;
+  readonly policy: PolicyName;
   readonly key: KeySpec | null;
+  readonly extractKey: KeyExtractor | null;
+  readonly balancer: Balancer;
+}
+
+/** decide's view of a route (route null: the default upstream). */
+interface RoutePicker {
+  readonly route: CompiledRoute | null;
+  readonly upstream: string;
+  readonly policy: PolicyName;
   readonly extractKey: KeyExtractor | null;
   readonly balancer: Balancer;
 }
@@ -91,18 +101,21 @@ export function compileTable(config: RoutesConfig, opts: TableOptions = {}): Rou
     const balance = override ?? u.config.balance;
     const key = keyOf(balance);
     const extractKey = key === null ? null : createKeyExtractor(key, { trustedProxies, nginxCompat: balance.policy === 'nginx_hash' });
-    return { balance, key, extractKey, balancer: override ? createBalancer(override, u.servers) : u.balancer };
+    return { balance, policy: balance.policy, key, extractKey, balancer: override ? createBalancer(override, u.servers) : u.balancer };
   };
   const routes = config.routes.map((r, index): CompiledRoute => {
     const u = upstream(r.upstream, `route '${r.name}'`);
     const p = picker(u, r.balance);
-    return Object.freeze({ index, name: r.name, config: r, upstream: u.name, ...p, servers: u.servers });
+    return Object.freeze({ index, name: r.name, config: r, upstream: u.name, balance: p.balance, key: p.key, extractKey: p.extractKey, balancer: p.balancer, servers: u.servers });
   });
   const defaultUpstream = upstream(config.default_upstream, 'default_upstream');
   const fallback = picker(defaultUpstream, undefined);
   const paths = compilePaths(config, catalogueFor(config.synapse_version), opts);
   const adminAllow = new CidrSet(config.access.admin_allow);
   const trusted = new CidrSet(trustedProxies);
+  // What decide needs per route, in one object shape for routes and the default upstream alike.
+  const pickers: RoutePicker[] = routes.map((r) => ({ route: r, upstream: r.upstream, policy: r.balance.policy, extractKey: r.extractKey, balancer: r.balancer }));
+  const fallbackRoute: RoutePicker = { route: null, upstream: defaultUpstream.name, policy: fallback.policy, extractKey: fallback.extractKey, balancer: fallback.balancer };
 
   const match = (req: RouteRequest): CompiledRoute | null => {
     const i = paths.match(req);
@@ -111,10 +124,11 @@ export function compileTable(config: RoutesConfig, opts: TableOptions = {}): Rou
   const decide = (req: RouteRequest, listener: ListenerKind = 'public'): Decision => {
     const denied = denyReason(req, listener, adminAllow, trusted);
     if (denied !== null) return deniedDecision(defaultUpstream.name, fallback, denied);
-    const route = match(req);
-    const p: Picker = route ?? fallback;
+    const i = paths.match(req);
+    const p = i < 0 ? fallbackRoute : pickers[i]!;
     const key = p.extractKey === null ? null : p.extractKey(req);
-    return { route, upstream: route ? route.upstream : defaultUpstream.name, policy: p.balance.policy, key, balancer: p.balancer, server: p.balancer.pick(key) };
+    // One object shape for every decision (denied included), so the data plane's reads of it stay monomorphic.
+    return { route: p.route, upstream: p.upstream, policy: p.policy, key, balancer: p.balancer, server: p.balancer.pick(key), denied: undefined };
   };
   return Object.freeze({
     config,
