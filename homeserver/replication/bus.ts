@@ -88,6 +88,7 @@ export class ReplicationBus {
     for (const l of this.#rowListeners) l(stream, row, token);
     this.#o.notifier.buffer(stream, token, row);
     this.#send({ kind: 'RDATA', stream, instance: this.#o.instance, token, row });
+    this.#o.positions.rowSeen(stream, token);
   }
 
   /** Loads positions, syncs writers with their sequences, connects Redis, starts the poll timer. */
@@ -163,6 +164,7 @@ export class ReplicationBus {
         for (const l of this.#rowListeners) l(cmd.stream, cmd.row, cmd.token);
         if (cmd.token <= positions.safe(cmd.stream)) notifier.late(cmd.stream, cmd.token, cmd.row, positions.safe(cmd.stream));
         else notifier.buffer(cmd.stream, cmd.token, cmd.row);
+        positions.rowSeen(cmd.stream, cmd.token);
         return;
       case 'POSITION': {
         const known = positions.get(cmd.stream, cmd.instance);

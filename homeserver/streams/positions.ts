@@ -4,9 +4,17 @@
  * persisters committing out of order, an event with a lower stream ID may land after one with a
  * higher ID; exposing only the minimum guarantees a sync token never passes an event that is not
  * yet readable (Synapse: MultiWriterIdGenerator.get_current_token, synapse/storage/util/id_generators.py).
+ *
+ * Rows seen on replication extend it: each ID comes from the stream's one sequence and belongs to
+ * one writer, and a row is announced only after its commit, so if every ID just above the
+ * minimum is a row already seen, nothing there can still be in flight. The common case — writer
+ * B commits 101 while idle writer A is at 100 — then becomes readable on B's RDATA alone, instead
+ * of after A has heard B's position and announced its own (a second trip through Redis).
  */
 import type { StreamName } from '../config/deployment.ts';
 import { STREAMS } from '../config/deployment.ts';
+
+const MAX_SEEN = 100_000;
 
 /** Called when a stream's safe position moves forward. */
 export type AdvanceListener = (stream: StreamName, from: number, to: number) => void;
@@ -16,6 +24,8 @@ export class StreamPositions {
   readonly #writers: Readonly<Record<StreamName, readonly string[]>>;
   readonly #pos = new Map<StreamName, Map<string, number>>();
   readonly #safe = new Map<StreamName, number>();
+  /** Tokens of rows seen above the safe position (committed, announced by their writer). */
+  readonly #seen = new Map<StreamName, Set<number>>();
   readonly #listeners: AdvanceListener[] = [];
 
   constructor(writers: Readonly<Record<StreamName, readonly string[]>>) {
@@ -23,6 +33,7 @@ export class StreamPositions {
     for (const s of STREAMS) {
       this.#pos.set(s, new Map(writers[s].map((w) => [w, 0])));
       this.#safe.set(s, 0);
+      this.#seen.set(s, new Set());
     }
   }
 
@@ -51,13 +62,29 @@ export class StreamPositions {
     const m = this.#pos.get(stream)!;
     if (!m.has(instance) || position <= m.get(instance)!) return false;
     m.set(instance, position);
-    const before = this.#safe.get(stream)!;
-    const after = Math.min(...m.values());
-    if (after > before) {
-      this.#safe.set(stream, after);
-      for (const l of this.#listeners) l(stream, before, after);
-    }
+    this.#recompute(stream);
     return true;
+  }
+
+  /** A committed row with stream ID `token` was announced (RDATA, local or remote). */
+  rowSeen(stream: StreamName, token: number): void {
+    const safe = this.#safe.get(stream)!;
+    if (token <= safe) return;
+    const seen = this.#seen.get(stream)!;
+    if (seen.size >= MAX_SEEN) seen.clear(); // a writer stuck for long: fall back to positions alone
+    seen.add(token);
+    if (token === safe + 1) this.#recompute(stream);
+  }
+
+  #recompute(stream: StreamName): void {
+    const before = this.#safe.get(stream)!;
+    let after = Math.max(before, Math.min(...this.#pos.get(stream)!.values()));
+    const seen = this.#seen.get(stream)!;
+    while (seen.has(after + 1)) after++;
+    if (after <= before) return;
+    for (const t of seen) if (t <= after) seen.delete(t);
+    this.#safe.set(stream, after);
+    for (const l of this.#listeners) l(stream, before, after);
   }
 
   onAdvance(listener: AdvanceListener): void {

@@ -69,6 +69,30 @@ test('the safe position is the minimum over writers', () => {
   assert.equal(p.advance('events', 'stranger', 99), false);
 });
 
+test('rows seen just above the minimum extend the safe position; an unseen ID stops it', () => {
+  const p = new StreamPositions({ events: ['a', 'b'], typing: ['m'], to_device: ['m'], account_data: ['m'], receipts: ['m'], presence: ['m'], device_lists: ['m'] });
+  const moves: number[] = [];
+  p.onAdvance((s, _f, to) => { if (s === 'events') moves.push(to); });
+  p.advance('events', 'a', 100);
+  p.advance('events', 'b', 100);
+  p.rowSeen('events', 101); // b committed 101 while a is idle at 100: readable at once
+  assert.equal(p.safe('events'), 101);
+  p.rowSeen('events', 103); // 102 may be a's, in flight
+  assert.equal(p.safe('events'), 101);
+  p.advance('events', 'b', 103);
+  assert.equal(p.safe('events'), 101, 'b at 103 says nothing about a');
+  p.rowSeen('events', 102);
+  assert.equal(p.safe('events'), 103, '102 seen: 101..103 all committed');
+  p.advance('events', 'a', 102);
+  assert.equal(p.safe('events'), 103, 'never moves back to the minimum');
+  p.advance('events', 'a', 105);
+  assert.equal(p.safe('events'), 103);
+  p.advance('events', 'b', 106);
+  assert.equal(p.safe('events'), 105);
+  p.rowSeen('events', 100);
+  assert.deepEqual(moves, [100, 101, 103, 105]);
+});
+
 test("access tokens have Synapse's shape and a valid CRC", () => {
   const t = generateAccessToken('@alice:example.org');
   const m = /^(syt_([A-Za-z0-9+/]+)_[A-Za-z]{20})_([0-9A-Za-z]{6})$/.exec(t);
