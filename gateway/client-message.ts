@@ -6,7 +6,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { RequestHead } from './http1-request.ts';
-import { lowerName } from './http1-request.ts';
+import { lowerName } from './headers.ts';
 
 /** What a request's connection does for it (implemented by ClientConnection). */
 export interface ClientChannel {
@@ -39,6 +39,9 @@ export class ClientRequest {
   readonly contentLength: number;
   readonly chunked: boolean;
   readonly remoteAddress: string;
+  /** The head text and its hop-by-hop line ranges (RequestHead), forwarded nearly verbatim. */
+  readonly headText: string;
+  readonly drops: number[] | null;
   /** Every body byte has been received (true at once when there is no body). */
   complete: boolean;
   private readonly channel: ClientChannel;
@@ -56,6 +59,8 @@ export class ClientRequest {
     this.contentLength = head.contentLength;
     this.chunked = head.chunked;
     this.remoteAddress = channel.remoteAddress;
+    this.headText = head.text;
+    this.drops = head.drops;
     this.complete = !head.chunked && head.contentLength <= 0;
     this.channel = channel;
   }

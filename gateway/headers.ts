@@ -6,15 +6,26 @@
  * forwarded") and no header object is built on the hot path.
  */
 import type { ClientRequest } from './client-message.ts';
-import { lowerName as lower } from './http1-request.ts';
 
 /** Lower-case hop-by-hop fields (RFC 9110 section 7.6.1) plus the ones this proxy sets itself. */
-const DROP_REQUEST = new Set([
+export const DROP_REQUEST: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
   'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'proxy-authorization',
 ]);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+const lowerCache = new Map<string, string>();
+
+/** Lower-cases a header name, memoised: clients send the same few spellings over and over. */
+export function lowerName(name: string): string {
+  let l = lowerCache.get(name);
+  if (l === undefined) {
+    l = name.toLowerCase();
+    if (lowerCache.size < 4096) lowerCache.set(name, l);
+  }
+  return l;
+}
+const lower = lowerName;
 
 /** Names listed in a `Connection` field value (lower-case), besides keep-alive/close. */
 function connectionTokens(value: string): Set<string> | null {
@@ -37,8 +48,52 @@ export interface ForwardInfo {
   readonly chunked: boolean;
 }
 
-/** Builds the upstream request head: request line, forwarded fields, X-Forwarded-*. */
+/**
+ * Builds the upstream request head. The common case forwards the client's head text itself (the
+ * request line and every field exactly as received, hop-by-hop lines cut out by their recorded
+ * ranges) and appends the X-Forwarded-* fields: no string per field is built. HTTP/1.0 requests
+ * and a `Connection` header naming other fields take the field-by-field path.
+ */
 export function buildRequestHead(req: ClientRequest, info: ForwardInfo): string {
+  const h = req.headers;
+  const conn = h['connection'];
+  if (req.http10 || (conn !== undefined && connectionTokens(conn) !== null)) return buildFromFields(req, info);
+  const head = req.drops === null ? req.headText : withoutRanges(req.headText, req.drops);
+  const xff = h['x-forwarded-for'];
+  return head + '\r\n' + forwardedFields(info, xff ?? '', lastValue(h['x-forwarded-proto']), lastValue(h['x-forwarded-host']), h['host'] ?? '') + '\r\n';
+}
+
+/** `text` without the [from, to) ranges listed in `ranges` (ascending pairs). */
+function withoutRanges(text: string, ranges: readonly number[]): string {
+  let out = '';
+  let at = 0;
+  for (let i = 0; i < ranges.length; i += 2) {
+    out += text.slice(at, ranges[i]!);
+    at = ranges[i + 1]!;
+  }
+  return out + text.slice(at);
+}
+
+/** The last element of a field value joined from several lines ('a, b' -> 'b'). */
+function lastValue(v: string | undefined): string {
+  if (v === undefined) return '';
+  const i = v.lastIndexOf(', ');
+  return i < 0 ? v : v.slice(i + 2);
+}
+
+/** X-Forwarded-For/-Proto/-Host (and Transfer-Encoding for a chunked body), each line ending in CRLF. */
+function forwardedFields(info: ForwardInfo, xff: string, proto: string, fwdHost: string, host: string): string {
+  const trusted = info.trustedPeer;
+  let out = 'X-Forwarded-For: ' + (trusted && xff !== '' ? xff + ', ' + info.clientIp : info.clientIp) + '\r\n';
+  out += 'X-Forwarded-Proto: ' + (trusted && proto !== '' ? proto : 'http') + '\r\n';
+  const xfh = trusted && fwdHost !== '' ? fwdHost : host;
+  if (xfh !== '') out += 'X-Forwarded-Host: ' + xfh + '\r\n';
+  if (info.chunked) out += 'Transfer-Encoding: chunked\r\n';
+  return out;
+}
+
+/** The field-by-field head (HTTP/1.0 clients, or fields named in `Connection`). */
+function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
   const raw = req.rawHeaders;
   let head = req.method + ' ' + req.url + ' HTTP/1.1\r\n';
   let extraDrop: Set<string> | null = null;
@@ -67,13 +122,7 @@ export function buildRequestHead(req: ClientRequest, info: ForwardInfo): string 
   // HTTP/1.0 clients may omit Host; the forwarded HTTP/1.1 request must carry one, empty when
   // there is no authority to name (RFC 9112 section 3.2).
   if (!sawHost) head += 'Host:\r\n';
-  const trusted = info.trustedPeer;
-  head += 'X-Forwarded-For: ' + (trusted && xff !== '' ? xff + ', ' + info.clientIp : info.clientIp) + '\r\n';
-  head += 'X-Forwarded-Proto: ' + (trusted && proto !== '' ? proto : 'http') + '\r\n';
-  const xfh = trusted && fwdHost !== '' ? fwdHost : host;
-  if (xfh !== '') head += 'X-Forwarded-Host: ' + xfh + '\r\n';
-  if (info.chunked) head += 'Transfer-Encoding: chunked\r\n';
-  return head + '\r\n';
+  return head + forwardedFields(info, xff, proto, fwdHost, host) + '\r\n';
 }
 
 /** Removes header lines whose names a `Connection` field listed (rare: only then is this paid). */

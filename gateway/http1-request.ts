@@ -9,6 +9,8 @@
  * 11.2), and the framing decided here is the framing forwarded.
  */
 
+import { DROP_REQUEST, lowerName } from './headers.ts';
+
 /** A request the parser refuses: the status to answer, then the connection is closed. */
 export class RequestError extends Error {
   readonly status: 400 | 408 | 431 | 501 | 505;
@@ -34,6 +36,10 @@ export interface RequestHead {
   /** The client allows the connection to carry another request. */
   readonly keepAlive: boolean;
   readonly expectContinue: boolean;
+  /** The head as received (request line and fields, without the final CRLFCRLF). */
+  readonly text: string;
+  /** [from, to) ranges of `text` holding hop-by-hop lines (each with its leading CRLF), or null. */
+  readonly drops: number[] | null;
 }
 
 /** Request line: token method, one SP, a target of visible bytes, one SP, HTTP/1.x (RFC 9112 section 3). */
@@ -44,18 +50,6 @@ const DIGITS = /^\d{1,15}$/;
 
 /** Header names whose duplicates are dropped rather than joined (as node:http does). */
 const FIRST_WINS = new Set(['authorization', 'host', 'content-type', 'user-agent', 'referer', 'proxy-authorization']);
-
-const lowerCache = new Map<string, string>();
-
-/** Lower-cases a header name, memoised: clients send the same few spellings over and over. */
-export function lowerName(name: string): string {
-  let l = lowerCache.get(name);
-  if (l === undefined) {
-    l = name.toLowerCase();
-    if (lowerCache.size < 4096) lowerCache.set(name, l);
-  }
-  return l;
-}
 
 /** `value` without leading and trailing SP/HTAB (optional whitespace, RFC 9110 section 5.6.3). */
 function trimOws(value: string): string {
@@ -68,6 +62,7 @@ function trimOws(value: string): string {
 
 /** Framing facts collected while reading the header fields. */
 interface Framing {
+  drops: number[] | null;
   length: number;
   te: string | null;
   hosts: number;
@@ -88,17 +83,18 @@ export function parseRequestHead(text: string): RequestHead {
   const http10 = version === '1.0';
   const rawHeaders: string[] = [];
   const headers: Record<string, string> = {};
-  const f: Framing = { length: -1, te: null, hosts: 0, connection: '', expect: '' };
+  const f: Framing = { drops: null, length: -1, te: null, hosts: 0, connection: '', expect: '' };
   for (let start = eol + 2; start < text.length;) {
     let end = text.indexOf('\r\n', start);
     if (end < 0) end = text.length;
-    field(text.slice(start, end), rawHeaders, headers, f);
+    if (field(text.slice(start, end), rawHeaders, headers, f)) (f.drops ??= []).push(start - 2, end);
     start = end + 2;
   }
-  return finish(line.slice(0, sp1), line.slice(sp1 + 1, sp2), http10, rawHeaders, headers, f);
+  return finish(text, line.slice(0, sp1), line.slice(sp1 + 1, sp2), http10, rawHeaders, headers, f);
 }
 
-function field(line: string, raw: string[], headers: Record<string, string>, f: Framing): void {
+/** Reads one field line; true when it is a hop-by-hop field the proxy does not forward. */
+function field(line: string, raw: string[], headers: Record<string, string>, f: Framing): boolean {
   // Obsolete line folding (a line starting with SP/HTAB) and whitespace before the colon are
   // refused outright (RFC 9112 sections 5.1 and 5.2): both are classic smuggling vectors.
   if (!HEADER_LINE.test(line)) throw new RequestError(400, 'malformed header field');
@@ -123,16 +119,17 @@ function field(line: string, raw: string[], headers: Record<string, string>, f: 
     case 'connection': f.connection += ',' + value.toLowerCase(); break;
     case 'expect': f.expect = value.toLowerCase(); break;
   }
+  return DROP_REQUEST.has(lc);
 }
 
-function finish(method: string, url: string, http10: boolean, rawHeaders: string[], headers: Record<string, string>, f: Framing): RequestHead {
+function finish(text: string, method: string, url: string, http10: boolean, rawHeaders: string[], headers: Record<string, string>, f: Framing): RequestHead {
   if (!http10 && f.hosts !== 1) throw new RequestError(400, f.hosts === 0 ? 'missing Host header' : 'more than one Host header');
   const chunked = f.te !== null && transferCoding(f.te, http10, f.length);
   const conn = f.connection;
   const keepAlive = http10 ? /(^|,)\s*keep-alive\s*(,|$)/.test(conn) : !/(^|,)\s*close\s*(,|$)/.test(conn);
   return {
     method, url, http10, rawHeaders, headers, contentLength: chunked ? -1 : f.length, chunked,
-    keepAlive, expectContinue: !http10 && f.expect === '100-continue',
+    keepAlive, expectContinue: !http10 && f.expect === '100-continue', text, drops: f.drops,
   };
 }
 

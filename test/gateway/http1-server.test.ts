@@ -163,3 +163,16 @@ test('refused requests are answered once with a Matrix error and the connection 
   }
   assert.ok(up.hits - before <= 1, 'only the chunked request whose body broke may have reached the upstream');
 });
+
+test('the forwarded head is the received one minus hop-by-hop lines (first, middle and last), plus X-Forwarded-*', async () => {
+  const r = await exchange('GET /fwd?a=%2F HTTP/1.1\r\nTE: trailers\r\nHost: h.example\r\nX-Keep:  spaced \r\nKeep-Alive: 5\r\nX-Forwarded-For: 6.6.6.6\r\nX-Last: 1\r\nProxy-Connection: x\r\n\r\n', 600);
+  const body = r.text.slice(r.text.indexOf('{'));
+  const seen = JSON.parse(body) as { url: string; headers: Record<string, string> };
+  assert.equal(seen.url, '/fwd?a=%2F');
+  assert.equal(seen.headers['x-keep'], 'spaced');
+  assert.equal(seen.headers['x-last'], '1');
+  for (const gone of ['te', 'keep-alive', 'proxy-connection']) assert.equal(seen.headers[gone], undefined, gone);
+  assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'an untrusted peer cannot supply X-Forwarded-For');
+  assert.equal(seen.headers['x-forwarded-host'], 'h.example');
+  assert.equal(seen.headers['host'], 'h.example');
+});
