@@ -7,6 +7,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { RequestHead } from './http1-request.ts';
 import { lowerName } from './headers.ts';
+import type { ResponseHead } from './http1-parser.ts';
 
 /** What a request's connection does for it (implemented by ClientConnection). */
 export interface ClientChannel {
@@ -124,7 +125,10 @@ export class ClientResponse {
   /** Called if the client connection closes before the response finished. */
   onClose: (() => void) | null = null;
   private readonly channel: ClientChannel;
+  /** Head text not yet written (with writeHeadRaw: the lines after the upstream's fields). */
   private head: string | null = null;
+  /** Upstream head bytes not yet written (writeHeadRaw). */
+  private raw: ResponseHead | null = null;
   private framing: Framing = 'length';
 
   constructor(req: ClientRequest, channel: ClientChannel, keepAlive: boolean) {
@@ -149,14 +153,29 @@ export class ClientResponse {
       if (name.length === 14 && lowerName(name) === 'content-length') length = true;
       head += name + ': ' + headers[i + 1]! + '\r\n';
     }
-    const bodyless = this.req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    this.framing = bodyless ? 'none' : length ? 'length' : this.req.http10 ? 'close' : 'chunked';
-    if (this.framing === 'chunked') head += 'Transfer-Encoding: chunked\r\n';
-    if (this.framing === 'close') this.keepAlive = false;
-    if (!this.keepAlive) head += 'Connection: close\r\n';
-    else if (this.req.http10) head += 'Connection: keep-alive\r\n';
-    this.head = head + '\r\n';
+    this.head = head + this.framingFields(status, length);
     this.headersSent = true;
+  }
+
+  /**
+   * Sets the head from an upstream response's bytes (gateway/http1-parser.ts): its status line
+   * and fields go out as received, minus the hop-by-hop lines, plus `extra` (complete lines).
+   */
+  writeHeadRaw(head: ResponseHead, status: number, extra: string): void {
+    this.raw = head;
+    this.head = extra + this.framingFields(status, head.hasLength);
+    this.headersSent = true;
+  }
+
+  /** Chooses the body framing; returns the framing and connection fields plus the blank line. */
+  private framingFields(status: number, hasLength: boolean): string {
+    const bodyless = this.req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    this.framing = bodyless ? 'none' : hasLength ? 'length' : this.req.http10 ? 'close' : 'chunked';
+    let out = this.framing === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : '';
+    if (this.framing === 'close') this.keepAlive = false;
+    if (!this.keepAlive) out += 'Connection: close\r\n';
+    else if (this.req.http10) out += 'Connection: keep-alive\r\n';
+    return out + '\r\n';
   }
 
   /**
@@ -191,17 +210,43 @@ export class ClientResponse {
 
   /** One new buffer with the pending head (if any) and a copy of `chunk` framed for the wire. */
   private frame(chunk: Buffer | null, last: boolean): Buffer {
+    const raw = this.raw;
+    this.raw = null;
     const head = this.head ?? '';
     this.head = null;
     const body = this.framing === 'none' || chunk === null ? 0 : chunk.length;
     const chunked = this.framing === 'chunked';
     const prefix = chunked && body > 0 ? body.toString(16) + '\r\n' : '';
     const suffix = chunked ? (body > 0 ? '\r\n' : '') + (last ? '0\r\n\r\n' : '') : '';
-    const out = Buffer.allocUnsafe(head.length + prefix.length + body + suffix.length);
-    let off = out.write(head, 0, 'latin1');
+    const out = Buffer.allocUnsafe(rawLength(raw) + head.length + prefix.length + body + suffix.length);
+    let off = raw === null ? 0 : copyRaw(raw, out);
+    off += out.write(head, off, 'latin1');
     off += out.write(prefix, off, 'latin1');
     if (body > 0) off += chunk!.copy(out, off);
     out.write(suffix, off, 'latin1');
     return out;
   }
+}
+
+/** Bytes an upstream head takes on the wire: its bytes minus the dropped lines. */
+function rawLength(raw: ResponseHead | null): number {
+  if (raw === null) return 0;
+  let n = raw.bytes.length;
+  const d = raw.drops;
+  if (d !== null) for (let i = 0; i < d.length; i += 2) n -= d[i + 1]! - d[i]!;
+  return n;
+}
+
+/** Copies an upstream head into `out` as `HTTP/1.1` + its status line rest + its kept fields. */
+function copyRaw(raw: ResponseHead, out: Buffer): number {
+  let off = out.write('HTTP/1.1', 0, 'latin1');
+  let from = 8; // the upstream's own version ("HTTP/1.0" or "HTTP/1.1") is replaced
+  const d = raw.drops;
+  if (d !== null) {
+    for (let i = 0; i < d.length; i += 2) {
+      off += raw.bytes.copy(out, off, from, d[i]!);
+      from = d[i + 1]!;
+    }
+  }
+  return off + raw.bytes.copy(out, off, from);
 }

@@ -1,8 +1,11 @@
 /**
  * A minimal HTTP/1.1 *response* parser for upstream connections (RFC 9112 sections 4-7): status
- * line, header fields as a flat raw array (the shape `res.writeHead` accepts), and message framing
- * by Content-Length, chunked transfer coding or connection close. It decodes chunked bodies so
- * the client side can re-frame them, and hands body bytes out as zero-copy slices.
+ * line, header fields, and message framing by Content-Length, chunked transfer coding or
+ * connection close. The head is scanned as bytes (every field line validated: token name, no
+ * control bytes but HTAB in the value, CRLF endings) and handed on as one copied byte range with
+ * the ranges of its hop-by-hop lines, so the client side can forward it without building a string
+ * per field. It decodes chunked bodies so the client side can re-frame them, and hands body bytes
+ * out as zero-copy slices.
  *
  * Why not llhttp: node:http's client (`http.Agent`) costs ~4x nginx per request on this hot path
  * (see test/bench/PROXY-CANDIDATES.md); the upstream side only ever parses responses from our
@@ -10,20 +13,53 @@
  * of the caller's buffer, valid only during the call.
  */
 
+/** The head of one upstream response, as bytes. */
+export class ResponseHead {
+  /** Status line and field lines, each ending in CRLF (a copy: the read buffer is reused). */
+  readonly bytes: Buffer;
+  /** Offset of the first field line (just past the status line's CRLF). */
+  readonly fieldsStart: number;
+  /** [from, to) byte ranges of hop-by-hop field lines (RFC 9110 section 7.6.1), or null. */
+  readonly drops: number[] | null;
+  /** The response carries Content-Length. */
+  readonly hasLength: boolean;
+  /** `Connection` names further fields to drop: forward through fields() and a filter instead. */
+  readonly namesMore: boolean;
+
+  constructor(bytes: Buffer, fieldsStart: number, drops: number[] | null, hasLength: boolean, namesMore: boolean) {
+    this.bytes = bytes;
+    this.fieldsStart = fieldsStart;
+    this.drops = drops;
+    this.hasLength = hasLength;
+    this.namesMore = namesMore;
+  }
+
+  /** Every field as [name, value, name, value, ...] (the slow paths: drift checks, filters, tests). */
+  fields(): string[] {
+    const out: string[] = [];
+    const text = this.bytes.toString('latin1', this.fieldsStart, this.bytes.length - 2);
+    if (text === '') return out;
+    for (const line of text.split('\r\n')) {
+      const colon = line.indexOf(':');
+      out.push(line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ''));
+    }
+    return out;
+  }
+}
+
 /** Receives the parsed parts of one response, in order. */
 export interface ResponseSink {
-  /** Called once per final (non-1xx) response head. `headers` is [name, value, name, value, ...]. */
-  onHead(status: number, headers: string[]): void;
+  /** Called once per final (non-1xx) response head. */
+  onHead(status: number, head: ResponseHead): void;
   onBody(chunk: Buffer): void;
   /** The response is complete; `keepAlive` tells whether the connection may carry another exchange. */
   onComplete(keepAlive: boolean): void;
 }
 
-import { HEADER_LINE } from './http1-request.ts';
-
 type State = 'head' | 'length' | 'chunk_size' | 'chunk_data' | 'chunk_crlf' | 'trailers' | 'close' | 'done';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const HTTP1 = Buffer.from('HTTP/1.');
 const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
 
@@ -101,28 +137,42 @@ export class ResponseParser {
       this.pending = Buffer.from(buf.subarray(off)); // copied: the read buffer is reused
       return -1;
     }
-    const lines = buf.toString('latin1', off, end).split('\r\n');
-    const status = parseStatusLine(lines[0]!);
-    const headers: string[] = [];
-    let length = -1;
-    let chunked = false;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      // Validated like request fields: a bare LF or control byte would otherwise reach the client.
-      if (!HEADER_LINE.test(line)) throw new ParseError('malformed upstream header line');
-      const colon = line.indexOf(':');
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      headers.push(name, value);
-      if (name.length === 14 && name.toLowerCase() === 'content-length') length = parseLength(value, length);
-      else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = /(^|,)\s*chunked\s*$/i.test(value);
-      else if (name.length === 10 && name.toLowerCase() === 'connection' && /close/i.test(value)) this.keepAlive = false;
+    const status = parseStatusLine(buf, off);
+    const fieldsStart = lineEnd(buf, off + 12, end + 2) + 2;
+    const f: HeadFacts = { length: -1, chunked: false, drops: null, namesMore: false };
+    for (let line = fieldsStart; line < end + 2;) line = this.field(buf, line, off, f);
+    if (status < 200 && status !== 101) return end + 4; // interim response: wait for the final one
+    const bytes = Buffer.from(buf.subarray(off, end + 2));
+    this.sink!.onHead(status, new ResponseHead(bytes, fieldsStart - off, f.drops, f.length >= 0, f.namesMore));
+    this.frame(status, f.length, f.chunked);
+    return end + 4;
+  }
+
+  /** Validates the field line at `line`, notes framing facts and hop-by-hop lines; returns the next line's offset. */
+  private field(buf: Buffer, line: number, base: number, f: HeadFacts): number {
+    let i = line;
+    while (TCHAR[buf[i]!] === 1) i++;
+    if (i === line || buf[i] !== 58) throw new ParseError('malformed upstream header line');
+    const eol = lineEnd(buf, i + 1, buf.length);
+    const kind = fieldKind(buf, line, i - line);
+    if (kind === FieldKind.Other) return eol + 2;
+    if (kind === FieldKind.ContentLength) {
+      f.length = lengthValue(buf, i + 1, eol, f.length);
+      return eol + 2;
     }
-    off = end + 4;
-    if (status < 200 && status !== 101) return off; // interim response: wait for the final one
-    this.sink!.onHead(status, headers);
-    this.frame(status, length, chunked);
-    return off;
+    (f.drops ??= []).push(line - base, eol + 2 - base);
+    const value = buf.toString('latin1', i + 1, eol).trim();
+    if (kind === FieldKind.TransferEncoding) f.chunked = /(^|,)\s*chunked\s*$/i.test(value);
+    else if (kind === FieldKind.Connection) this.connection(value, f);
+    return eol + 2;
+  }
+
+  private connection(value: string, f: HeadFacts): void {
+    for (const token of value.toLowerCase().split(',')) {
+      const t = token.trim();
+      if (t === 'close') this.keepAlive = false;
+      else if (t !== '' && t !== 'keep-alive') f.namesMore = true;
+    }
   }
 
   private frame(status: number, length: number, chunked: boolean): void {
@@ -189,16 +239,77 @@ export class ResponseParser {
   }
 }
 
-function parseStatusLine(line: string): number {
-  if (!line.startsWith('HTTP/1.')) throw new ParseError('malformed upstream status line');
-  const status = Number(line.slice(9, 12));
-  if (!Number.isInteger(status) || status < 100 || status > 999) throw new ParseError('malformed upstream status code');
-  return status;
+/** Framing facts collected from the field lines of one head. */
+interface HeadFacts {
+  length: number;
+  chunked: boolean;
+  drops: number[] | null;
+  namesMore: boolean;
 }
 
-function parseLength(value: string, previous: number): number {
-  if (!/^\d{1,15}$/.test(value)) throw new ParseError('malformed upstream Content-Length');
-  const n = Number(value);
+/** tchar (RFC 9110 section 5.6.2) as a byte table. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/** Fields the parser looks at (the others are forwarded untouched). */
+const FieldKind = { Other: 0, ContentLength: 1, TransferEncoding: 2, Connection: 3, HopByHop: 4 } as const;
+type FieldKind = (typeof FieldKind)[keyof typeof FieldKind];
+
+/** Lower-case names with their kinds, by length (RFC 9110 section 7.6.1's hop-by-hop fields). */
+const NAMED: ReadonlyMap<number, readonly (readonly [string, FieldKind])[]> = new Map([
+  [14, [['content-length', FieldKind.ContentLength]]],
+  [17, [['transfer-encoding', FieldKind.TransferEncoding]]],
+  [10, [['connection', FieldKind.Connection], ['keep-alive', FieldKind.HopByHop]]],
+  [16, [['proxy-connection', FieldKind.HopByHop]]],
+  [2, [['te', FieldKind.HopByHop]]],
+  [7, [['trailer', FieldKind.HopByHop], ['upgrade', FieldKind.HopByHop]]],
+]);
+
+/** The kind of the field whose (token) name is `buf[at, at+len)`, compared case-insensitively. */
+function fieldKind(buf: Buffer, at: number, len: number): FieldKind {
+  const candidates = NAMED.get(len);
+  if (candidates === undefined) return FieldKind.Other;
+  for (const [name, kind] of candidates) {
+    let k = 0;
+    // `| 0x20` lower-cases letters; the other tchars it could map onto '-' or a letter are not tchars.
+    while (k < len && (buf[at + k]! | 0x20) === name.charCodeAt(k)) k++;
+    if (k === len) return kind;
+  }
+  return FieldKind.Other;
+}
+
+/** Offset of the CR ending the line whose bytes start at `from`; throws on control bytes or a bare CR/LF. */
+function lineEnd(buf: Buffer, from: number, limit: number): number {
+  for (let i = from; i < limit; i++) {
+    const c = buf[i]!;
+    if (c >= 32 && c !== 127) continue;
+    if (c === 9) continue;
+    if (c === 13 && buf[i + 1] === 10) return i;
+    break;
+  }
+  throw new ParseError('malformed upstream header line');
+}
+
+/** Status code of the status line at `off` (`HTTP/1.x NNN ...`). */
+function parseStatusLine(buf: Buffer, off: number): number {
+  if (HTTP1.compare(buf, off, off + 7) !== 0 || buf[off + 8] !== 32) throw new ParseError('malformed upstream status line');
+  const d1 = buf[off + 9]! - 48, d2 = buf[off + 10]! - 48, d3 = buf[off + 11]! - 48;
+  const next = buf[off + 12];
+  if (d1 < 1 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9 || (next !== 32 && next !== 13)) throw new ParseError('malformed upstream status code');
+  return d1 * 100 + d2 * 10 + d3;
+}
+
+/** The Content-Length value in `buf[from, to)` (OWS around 1-15 digits); equal duplicates only. */
+function lengthValue(buf: Buffer, from: number, to: number, previous: number): number {
+  while (from < to && (buf[from] === 32 || buf[from] === 9)) from++;
+  while (to > from && (buf[to - 1] === 32 || buf[to - 1] === 9)) to--;
+  if (to === from || to - from > 15) throw new ParseError('malformed upstream Content-Length');
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) throw new ParseError('malformed upstream Content-Length');
+    n = n * 10 + d;
+  }
   if (previous >= 0 && previous !== n) throw new ParseError('conflicting upstream Content-Length');
   return n;
 }

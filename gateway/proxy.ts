@@ -11,6 +11,7 @@ import { ProxyError, isConnectFailure, statusFor, sendError, codeForSocketError,
 import type { ExchangeStart, ProxyContext } from './proxy-types.ts';
 import { buildRequestHead, filterResponseHeaders } from './headers.ts';
 import type { ConnectionPool, ConnectionUser, UpstreamConnection } from './pool.ts';
+import type { ResponseHead } from './http1-parser.ts';
 import type { RouteRuntime } from './route-runtime.ts';
 
 export type { ExchangeObserver, ExchangeStart, ProxyContext } from './proxy-types.ts';
@@ -114,16 +115,17 @@ export class Exchange implements ConnectionUser {
     this.upstreamFailed(new ProxyError(code, code === 'connect_timeout' ? 'timed out connecting to the upstream' : 'the upstream did not answer in time'));
   }
 
-  onHead(status: number, headers: string[]): void {
+  onHead(status: number, head: ResponseHead): void {
     this.disarm();
     if (this.shouldCheckDrift(status)) {
       this.phase = 'buffering';
-      this.drift = new DriftBuffer(status, headers);
+      this.drift = new DriftBuffer(status, head.fields());
       return;
     }
     this.phase = 'streaming';
     this.status = status;
-    this.writeHead(status, filterResponseHeaders(headers));
+    if (head.namesMore) return this.writeHead(status, filterResponseHeaders(head.fields()));
+    this.res.writeHeadRaw(head, status, this.ctx.exposeServer ? 'X-Switchyard-Server: ' + this.server.name + '\r\n' : '');
   }
 
   private writeHead(status: number, headers: string[]): void {

@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResponseParser, ParseError, type ResponseSink } from '../../gateway/http1-parser.ts';
 
-interface Parsed { status: number; headers: string[]; body: string; keepAlive: boolean | null }
+interface Parsed { status: number; headers: string[]; drops?: number[] | null; body: string; keepAlive: boolean | null }
 
 function sink(out: Parsed): ResponseSink {
   return {
-    onHead: (status, headers) => { out.status = status; out.headers = headers; },
+    onHead: (status, head) => { out.status = status; out.headers = head.fields(); out.drops = head.drops; },
     onBody: (c) => { out.body += c.toString('latin1'); },
     onComplete: (k) => { out.keepAlive = k; },
   };
@@ -46,6 +46,14 @@ test('content-length framing', () => {
   assert.deepEqual(r.headers, ['Content-Length', '0', 'X-Upstream', 'main']);
 });
 
+test('hop-by-hop field lines are located as byte ranges of the head (names case-insensitive)', () => {
+  const text = 'HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\nContent-Length: 0\r\nCONNECTION: keep-alive\r\nX-A: b\r\nte: x\r\n\r\n';
+  const r = parse(text);
+  assert.equal(r.status, 200);
+  const kept = (r.drops ?? []).reduce((acc, _v, i, d) => (i % 2 === 0 ? acc.replace(text.slice(d[i]!, d[i + 1]!), '') : acc), text);
+  assert.equal(kept, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-A: b\r\n\r\n');
+});
+
 test('chunked framing with extensions and trailers is decoded', () => {
   const text = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n';
   everySplit(text, { status: 200, body: 'hello world', keepAlive: true });
@@ -74,6 +82,10 @@ test('malformed framing is rejected', () => {
     'HTTP/1.1 200 OK\r\nX-A: a\r\n folded\r\n\r\n',
     'SPDY/3 200 OK\r\n\r\n',
     'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxEXTRA',
+    'HTTP/1.1 200 OK\r\nX-A: a\nX-Injected: b\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nX-A: a\x01b\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nX A: a\r\n\r\n',
+    'HTTP/1.1 20x OK\r\n\r\n',
   ];
   for (const text of bad) assert.throws(() => parse(text), ParseError, JSON.stringify(text));
   assert.throws(() => parse('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel', [], false, true), ParseError, 'EOF mid-body');
