@@ -5,7 +5,7 @@
  * the upstream leaves in one socket write.
  */
 import { STATUS_CODES } from 'node:http';
-import type { RequestHead } from './http1-request.ts';
+import { fieldList, type RequestHead } from './http1-request.ts';
 import { lowerName } from './headers.ts';
 import type { ResponseHead } from './http1-parser.ts';
 
@@ -35,7 +35,6 @@ export class ClientRequest {
   readonly method: string;
   readonly url: string;
   readonly http10: boolean;
-  readonly rawHeaders: string[];
   readonly headers: Record<string, string>;
   readonly contentLength: number;
   readonly chunked: boolean;
@@ -55,7 +54,6 @@ export class ClientRequest {
     this.method = head.method;
     this.url = head.url;
     this.http10 = head.http10;
-    this.rawHeaders = head.rawHeaders;
     this.headers = head.headers;
     this.contentLength = head.contentLength;
     this.chunked = head.chunked;
@@ -64,6 +62,11 @@ export class ClientRequest {
     this.drops = head.drops;
     this.complete = !head.chunked && head.contentLength <= 0;
     this.channel = channel;
+  }
+
+  /** Every field as [name, value, ...], names as sent (computed from the head text on demand). */
+  get rawHeaders(): string[] {
+    return fieldList(this.headText);
   }
 
   /** Body bytes from the connection. */

@@ -10,7 +10,7 @@ import type { CidrSet } from '../routing/cidr.ts';
 import { clientIp } from '../routing/keys.ts';
 import { ProxyError, sendError, statusFor } from './errors.ts';
 import { Exchange, type ProxyContext } from './proxy.ts';
-import { badTarget, headerBytes } from './request-checks.ts';
+import { badTarget } from './request-checks.ts';
 import type { RuntimeIndex, RouteRuntime } from './route-runtime.ts';
 
 /** The current routing generation: table + its per-route runtimes + trusted proxies. */
@@ -19,6 +19,8 @@ export interface Generation {
   readonly runtimes: RuntimeIndex;
   readonly trusted: CidrSet;
   readonly maxHeader: number;
+  /** Request header names kept per request: the table's plus the proxy's own. */
+  readonly wanted: ReadonlySet<string>;
 }
 
 /** What the handler needs from the gateway. */
@@ -55,7 +57,7 @@ export function handleRequest(host: HandlerHost, req: ClientRequest, res: Client
     const err = d.denied === 'replication' ? new ProxyError('replication_denied', 'not found') : new ProxyError('admin_denied', 'the admin API is not available here');
     return local(host, req, res, rt, d.upstream, err, start);
   }
-  if (rt.maxHeader < gen.maxHeader && headerBytes(req.rawHeaders) > rt.maxHeader) {
+  if (rt.maxHeader < gen.maxHeader && req.headText.length > rt.maxHeader) {
     res.keepAlive = false;
     return local(host, req, res, rt, d.upstream, new ProxyError('bad_request', 'request headers too large'), start, 431);
   }

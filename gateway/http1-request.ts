@@ -26,9 +26,10 @@ export interface RequestHead {
   /** The request target exactly as received. */
   readonly url: string;
   readonly http10: boolean;
-  /** [name, value, name, value, ...] in arrival order, names as sent. */
-  readonly rawHeaders: string[];
-  /** Lower-case names (node:http's IncomingMessage.headers shape) for routing. */
+  /**
+   * Lower-case names (node:http's IncomingMessage.headers shape) for routing: every field, or
+   * only the names in the parser's `wanted` set (the rest stay in `text`, see fieldList).
+   */
   readonly headers: Record<string, string>;
   /** -1 when the request has no Content-Length. */
   readonly contentLength: number;
@@ -70,8 +71,12 @@ interface Framing {
   expect: string;
 }
 
-/** Parses the head in `text` (request line and fields, without the final CRLFCRLF). */
-export function parseRequestHead(text: string): RequestHead {
+/**
+ * Parses the head in `text` (request line and fields, without the final CRLFCRLF). With `wanted`,
+ * `headers` holds only those names (plus nothing else): the fields the router and the proxy read,
+ * so a request keeps few objects alive while it is in flight.
+ */
+export function parseRequestHead(text: string, wanted: ReadonlySet<string> | null = null): RequestHead {
   let eol = text.indexOf('\r\n');
   if (eol < 0) eol = text.length;
   const line = text.slice(0, eol);
@@ -81,31 +86,31 @@ export function parseRequestHead(text: string): RequestHead {
   const version = line.slice(sp2 + 6);
   if (version !== '1.1' && version !== '1.0') throw new RequestError(505, 'only HTTP/1.0 and HTTP/1.1 are supported');
   const http10 = version === '1.0';
-  const rawHeaders: string[] = [];
   const headers: Record<string, string> = {};
   const f: Framing = { drops: null, length: -1, te: null, hosts: 0, connection: '', expect: '' };
   for (let start = eol + 2; start < text.length;) {
     let end = text.indexOf('\r\n', start);
     if (end < 0) end = text.length;
-    if (field(text.slice(start, end), rawHeaders, headers, f)) (f.drops ??= []).push(start - 2, end);
+    if (field(text.slice(start, end), wanted, headers, f)) (f.drops ??= []).push(start - 2, end);
     start = end + 2;
   }
-  return finish(text, line.slice(0, sp1), line.slice(sp1 + 1, sp2), http10, rawHeaders, headers, f);
+  return finish(text, line.slice(0, sp1), line.slice(sp1 + 1, sp2), http10, headers, f);
 }
 
 /** Reads one field line; true when it is a hop-by-hop field the proxy does not forward. */
-function field(line: string, raw: string[], headers: Record<string, string>, f: Framing): boolean {
+function field(line: string, wanted: ReadonlySet<string> | null, headers: Record<string, string>, f: Framing): boolean {
   // Obsolete line folding (a line starting with SP/HTAB) and whitespace before the colon are
   // refused outright (RFC 9112 sections 5.1 and 5.2): both are classic smuggling vectors.
   if (!HEADER_LINE.test(line)) throw new RequestError(400, 'malformed header field');
   const colon = line.indexOf(':');
   const name = line.slice(0, colon);
   const value = trimOws(line.slice(colon + 1));
-  raw.push(name, value);
   const lc = lowerName(name);
-  const prev = headers[lc];
-  if (prev === undefined) headers[lc] = value;
-  else if (!FIRST_WINS.has(lc)) headers[lc] = prev + ', ' + value;
+  if (wanted === null || wanted.has(lc)) {
+    const prev = headers[lc];
+    if (prev === undefined) headers[lc] = value;
+    else if (!FIRST_WINS.has(lc)) headers[lc] = prev + ', ' + value;
+  }
   switch (lc) {
     case 'content-length': {
       if (!DIGITS.test(value)) throw new RequestError(400, 'malformed Content-Length');
@@ -122,15 +127,30 @@ function field(line: string, raw: string[], headers: Record<string, string>, f: 
   return DROP_REQUEST.has(lc);
 }
 
-function finish(text: string, method: string, url: string, http10: boolean, rawHeaders: string[], headers: Record<string, string>, f: Framing): RequestHead {
+function finish(text: string, method: string, url: string, http10: boolean, headers: Record<string, string>, f: Framing): RequestHead {
   if (!http10 && f.hosts !== 1) throw new RequestError(400, f.hosts === 0 ? 'missing Host header' : 'more than one Host header');
   const chunked = f.te !== null && transferCoding(f.te, http10, f.length);
   const conn = f.connection;
   const keepAlive = http10 ? /(^|,)\s*keep-alive\s*(,|$)/.test(conn) : !/(^|,)\s*close\s*(,|$)/.test(conn);
   return {
-    method, url, http10, rawHeaders, headers, contentLength: chunked ? -1 : f.length, chunked,
+    method, url, http10, headers, contentLength: chunked ? -1 : f.length, chunked,
     keepAlive, expectContinue: !http10 && f.expect === '100-continue', text, drops: f.drops,
   };
+}
+
+/** The fields of a parsed head's text as [name, value, name, value, ...], names as sent. */
+export function fieldList(text: string): string[] {
+  const out: string[] = [];
+  let start = text.indexOf('\r\n');
+  while (start >= 0) {
+    start += 2;
+    let end = text.indexOf('\r\n', start);
+    const line = text.slice(start, end < 0 ? text.length : end);
+    const colon = line.indexOf(':');
+    out.push(line.slice(0, colon), trimOws(line.slice(colon + 1)));
+    start = end;
+  }
+  return out;
 }
 
 /**

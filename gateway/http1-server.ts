@@ -19,6 +19,8 @@ export interface ListenerLimits {
   readonly maxHeader: number;
   /** Longest time to receive a whole request head, and longest idle keep-alive wait (ms). */
   readonly headersTimeout: number;
+  /** Header names a request keeps as `headers` (null: all); see parseRequestHead. */
+  readonly wanted?: ReadonlySet<string> | null;
 }
 
 /** Handles one parsed request. */
@@ -148,7 +150,7 @@ export class ClientConnection implements ClientChannel {
       return -1;
     }
     this.headStart = 0;
-    const head = parseRequestHead(buf.toString('latin1', off, end));
+    const head = parseRequestHead(buf.toString('latin1', off, end), limits.wanted ?? null);
     const req = new ClientRequest(head, this);
     const res = new ClientResponse(req, this, head.keepAlive && !this.server.draining);
     this.req = req;

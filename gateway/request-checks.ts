@@ -65,10 +65,3 @@ export function badTarget(url: string): string | null {
   }
   return maybeDots && hasDotSegment(url, end) ? 'dot-segments in the request path' : null;
 }
-
-/** Sum of header name and value lengths (per-route `limits.max_header`). */
-export function headerBytes(raw: readonly string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i++) n += raw[i]!.length + 2;
-  return n;
-}

@@ -22,6 +22,9 @@ import { Http1Server } from './http1-server.ts';
 import { RuntimeIndex, type RouteRuntime } from './route-runtime.ts';
 import { handleAdmin } from './admin.ts';
 
+/** Request headers the proxy itself reads besides the router's (gateway/headers.ts). */
+const FORWARDING_HEADERS = ['host', 'connection', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+
 /** Longest wait for a whole request head, and for the next request on an idle keep-alive connection. */
 const HEADERS_TIMEOUT_MS = 60_000;
 
@@ -87,7 +90,8 @@ export class Gateway implements HandlerHost {
       else this.pools.set(url, new ConnectionPool(parseTarget(url), { maxIdle, idleTimeout: config.timeouts.idle }));
     }
     for (const [url, pool] of this.pools) if (!keepalive.has(url)) pool.closeIdle();
-    return { table, runtimes: new RuntimeIndex(config), trusted: new CidrSet(config.trusted_proxies), maxHeader: config.limits.max_header };
+    const wanted = new Set([...table.headerNames, ...FORWARDING_HEADERS]);
+    return { table, runtimes: new RuntimeIndex(config), trusted: new CidrSet(config.trusted_proxies), maxHeader: config.limits.max_header, wanted };
   }
 
   /** Every server of the current table. */
@@ -182,7 +186,7 @@ export class Gateway implements HandlerHost {
     for (const l of this.config.listeners) {
       // The listener's head limit is read per connection, so a reload that changes it applies to new requests.
       const gen = (): Generation => this.generation;
-      const limits = { get maxHeader() { return gen().maxHeader; }, headersTimeout: HEADERS_TIMEOUT_MS };
+      const limits = { get maxHeader() { return gen().maxHeader; }, get wanted() { return gen().wanted; }, headersTimeout: HEADERS_TIMEOUT_MS };
       const server = new Http1Server(limits, (req, res) => this.dispatch(req, res, l.kind));
       await server.listen(l.port, l.host);
       this.listeners.push({ server, config: l });

@@ -36,6 +36,8 @@ export interface RoutingTable {
   decide(req: RouteRequest, listener?: ListenerKind): Decision;
   /** Path-matcher statistics (regexes, RegExp fallbacks, DFA states) for check/bench. */
   readonly matcher: Pick<PathMatcher, 'regexCount' | 'fallbackCount' | 'dfaStats'>;
+  /** Lower-case names of every request header decide() may read (keys, conditions, denials). */
+  readonly headerNames: ReadonlySet<string>;
 }
 
 /** Options of compileTable. */
@@ -81,6 +83,29 @@ interface RoutePicker {
 
 function keyOf(balance: Balance): KeySpec | null {
   return 'key' in balance ? balance.key : null;
+}
+
+/** Header names a key reads (token and origin keys read Authorization; client IPs X-Forwarded-For). */
+function keyHeaders(key: KeySpec | null): string[] {
+  if (key === null) return [];
+  if (key === 'token_user') return ['authorization'];
+  if (key === 'federation_origin') return ['authorization', 'x-forwarded-for'];
+  if (key === 'source_ip') return ['x-forwarded-for'];
+  if (typeof key === 'string') return [];
+  if ('header' in key) return [key.header.toLowerCase()];
+  return 'cookie' in key ? ['cookie'] : [];
+}
+
+/** Every header name decide() may read for `config` (the data plane keeps only these per request). */
+function headerNamesOf(config: RoutesConfig): ReadonlySet<string> {
+  // Denials read X-Forwarded-For (admin allow list behind trusted proxies).
+  const names = new Set<string>(['authorization', 'x-forwarded-for']);
+  for (const up of Object.values(config.upstreams)) for (const n of keyHeaders(keyOf(up.balance))) names.add(n);
+  for (const r of config.routes) {
+    if (r.balance) for (const n of keyHeaders(keyOf(r.balance))) names.add(n);
+    for (const n of Object.keys(r.match.headers ?? {})) names.add(n.toLowerCase());
+  }
+  return names;
 }
 
 /** Compiles `config` (already validated by config/routes.ts) into an immutable table. */
@@ -138,6 +163,7 @@ export function compileTable(config: RoutesConfig, opts: TableOptions = {}): Rou
     match,
     decide,
     matcher: { regexCount: paths.regexCount, fallbackCount: paths.fallbackCount, dfaStats: paths.dfaStats },
+    headerNames: headerNamesOf(config),
   });
 }
 
