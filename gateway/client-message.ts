@@ -125,8 +125,8 @@ export class ClientResponse {
   keepAlive: boolean;
   headersSent = false;
   finished = false;
-  /** Called if the client connection closes before the response finished. */
-  onClose: (() => void) | null = null;
+  /** Told if the client connection closes before the response finished. */
+  owner: { onClientClose(): void } | null = null;
   private readonly channel: ClientChannel;
   /** Head text not yet written (with writeHeadRaw: the lines after the upstream's fields). */
   private head: string | null = null;

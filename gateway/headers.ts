@@ -38,13 +38,14 @@ function connectionTokens(value: string): Set<string> | null {
   return out;
 }
 
-/** What the request head needs besides the raw headers. */
-export interface ForwardInfo {
-  /** Client address to put in (or append to) X-Forwarded-For. */
+/**
+ * What the request head needs besides the client's head: the client address to put in (or append
+ * to) X-Forwarded-For; whether the immediate peer is a trusted proxy (keep its X-Forwarded-* and
+ * append to them); whether the body goes out chunked (the client sent it chunked).
+ */
+interface ForwardInfo {
   readonly clientIp: string;
-  /** The immediate peer is a trusted proxy: keep its X-Forwarded-* and append to them. */
   readonly trustedPeer: boolean;
-  /** The body is sent with chunked transfer coding (client sent chunked). */
   readonly chunked: boolean;
 }
 
@@ -54,13 +55,14 @@ export interface ForwardInfo {
  * ranges) and appends the X-Forwarded-* fields: no string per field is built. HTTP/1.0 requests
  * and a `Connection` header naming other fields take the field-by-field path.
  */
-export function buildRequestHead(req: ClientRequest, info: ForwardInfo): string {
+export function buildRequestHead(req: ClientRequest, clientIp: string, trustedPeer: boolean, chunked: boolean): string {
   const h = req.headers;
   const conn = h['connection'];
-  if (req.http10 || (conn !== undefined && connectionTokens(conn) !== null)) return buildFromFields(req, info);
+  if (req.http10 || (conn !== undefined && connectionTokens(conn) !== null)) return buildFromFields(req, { clientIp, trustedPeer, chunked });
   const head = req.drops === null ? req.headText : withoutRanges(req.headText, req.drops);
   const xff = h['x-forwarded-for'];
-  return head + '\r\n' + forwardedFields(info, xff ?? '', lastValue(h['x-forwarded-proto']), lastValue(h['x-forwarded-host']), h['host'] ?? '') + '\r\n';
+  const fields = forwardedFields(clientIp, trustedPeer, chunked, xff ?? '', lastValue(h['x-forwarded-proto']), lastValue(h['x-forwarded-host']), h['host'] ?? '');
+  return head + '\r\n' + fields + '\r\n';
 }
 
 /** `text` without the [from, to) ranges listed in `ranges` (ascending pairs). */
@@ -82,13 +84,12 @@ function lastValue(v: string | undefined): string {
 }
 
 /** X-Forwarded-For/-Proto/-Host (and Transfer-Encoding for a chunked body), each line ending in CRLF. */
-function forwardedFields(info: ForwardInfo, xff: string, proto: string, fwdHost: string, host: string): string {
-  const trusted = info.trustedPeer;
-  let out = 'X-Forwarded-For: ' + (trusted && xff !== '' ? xff + ', ' + info.clientIp : info.clientIp) + '\r\n';
+function forwardedFields(clientIp: string, trusted: boolean, chunked: boolean, xff: string, proto: string, fwdHost: string, host: string): string {
+  let out = 'X-Forwarded-For: ' + (trusted && xff !== '' ? xff + ', ' + clientIp : clientIp) + '\r\n';
   out += 'X-Forwarded-Proto: ' + (trusted && proto !== '' ? proto : 'http') + '\r\n';
   const xfh = trusted && fwdHost !== '' ? fwdHost : host;
   if (xfh !== '') out += 'X-Forwarded-Host: ' + xfh + '\r\n';
-  if (info.chunked) out += 'Transfer-Encoding: chunked\r\n';
+  if (chunked) out += 'Transfer-Encoding: chunked\r\n';
   return out;
 }
 
@@ -122,7 +123,7 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
   // HTTP/1.0 clients may omit Host; the forwarded HTTP/1.1 request must carry one, empty when
   // there is no authority to name (RFC 9112 section 3.2).
   if (!sawHost) head += 'Host:\r\n';
-  return head + forwardedFields(info, xff, proto, fwdHost, host) + '\r\n';
+  return head + forwardedFields(info.clientIp, info.trustedPeer, info.chunked, xff, proto, fwdHost, host) + '\r\n';
 }
 
 /** Removes header lines whose names a `Connection` field listed (rare: only then is this paid). */

@@ -218,7 +218,7 @@ export class ClientConnection implements ClientChannel {
     this.server.connections.delete(this);
     const res = this.res;
     this.res = null;
-    if (res !== null && !res.finished) res.onClose?.();
+    if (res !== null && !res.finished) res.owner?.onClientClose();
   }
 }
 

@@ -54,8 +54,8 @@ export class Exchange implements ConnectionUser {
     this.upstream = begin.upstream;
     this.server = begin.server;
     this.body = new RequestBody(req, begin.runtime.maxBody, ctx.driftReplay);
-    this.body.onOverflow = () => this.bodyOverflow();
-    res.onClose = () => this.onClientClose();
+    this.body.owner = this;
+    res.owner = this;
   }
 
   /** Sends the request to the chosen server. */
@@ -88,7 +88,7 @@ export class Exchange implements ConnectionUser {
     conn.parser.reset(this, this.req.method === 'HEAD');
     conn.setTimeout(this.runtime.idleTimeout);
     this.phase = 'waiting';
-    const head = buildRequestHead(this.req, { clientIp: this.begin.clientIp, trustedPeer: this.begin.trustedPeer, chunked: this.body.chunked });
+    const head = buildRequestHead(this.req, this.begin.clientIp, this.begin.trustedPeer, this.body.chunked);
     this.body.sendTo(conn.socket, head);
     this.arm(this.firstByteTimeout(), 'first_byte_timeout');
   }
@@ -228,7 +228,8 @@ export class Exchange implements ConnectionUser {
     this.fail(err);
   }
 
-  private bodyOverflow(): void {
+  /** The request body grew past the route's limit (RequestBody). */
+  bodyOverflow(): void {
     this.disarm();
     const conn = this.conn;
     this.conn = null;
@@ -276,7 +277,8 @@ export class Exchange implements ConnectionUser {
     this.ctx.observer.finish(this);
   }
 
-  private onClientClose(): void {
+  /** The client connection closed before the response finished (ClientResponse). */
+  onClientClose(): void {
     if (this.phase === 'done') return;
     this.disarm();
     const conn = this.conn;

@@ -20,8 +20,8 @@ export class RequestBody implements BodySink {
   started = false;
   /** Every byte has been written to the current upstream (or there is no body). */
   done: boolean;
-  /** Called when a chunked body grows past the limit. */
-  onOverflow: (() => void) | null = null;
+  /** Told when a chunked body grows past the limit. */
+  owner: { bodyOverflow(): void } | null = null;
   private readonly req: ClientRequest;
   private readonly maxBody: number;
   private kept: Buffer[] | null;
@@ -122,7 +122,7 @@ export class RequestBody implements BodySink {
 
   private overflow(): void {
     this.discard();
-    this.onOverflow?.();
+    this.owner?.bodyOverflow();
   }
 
   /** Stops streaming; the connection reads and drops the rest of the body (or closes). */
