@@ -29,6 +29,8 @@ export type Dispatch = (req: ClientRequest, res: ClientResponse) => void;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** Pipelined bytes held while a response is in progress; beyond this, reading pauses. */
 const HOLD_HIGH_WATER = 64 * 1024;
+/** Period of the idle sweep (ms). */
+const SWEEP_MS = 1000;
 /** A body still unread when its response ends is read and dropped up to this size; larger closes. */
 const DROP_LIMIT = 256 * 1024;
 
@@ -42,6 +44,8 @@ export class ClientConnection implements ClientChannel {
   private res: ClientResponse | null = null;
   private body: BodyDecoder | null = null;
   private headStart = 0;
+  /** The server's sweep tick when bytes last arrived (idle detection without a timer per socket). */
+  seen = 0;
   private consuming = false;
   private readPaused = 0;
   private drainWaiters: (() => void)[] | null = null;
@@ -51,12 +55,10 @@ export class ClientConnection implements ClientChannel {
     this.server = server;
     this.remoteAddress = socket.remoteAddress ?? '';
     socket.setNoDelay(true);
-    socket.setTimeout(server.limits.headersTimeout);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.socket.destroy()); // a client FIN aborts what is in flight, as node:http does
     socket.on('error', () => this.socket.destroy());
     socket.on('close', () => this.onClose());
-    socket.on('timeout', () => this.onTimeout());
     socket.on('drain', () => this.onDrain());
   }
 
@@ -96,6 +98,7 @@ export class ClientConnection implements ClientChannel {
   }
 
   private onData(chunk: Buffer): void {
+    this.seen = this.server.tick;
     if (this.pending !== null) {
       chunk = Buffer.concat([this.pending, chunk]);
       this.pending = null;
@@ -167,6 +170,7 @@ export class ClientConnection implements ClientChannel {
   responseDone(res: ClientResponse): void {
     if (res !== this.res) return;
     this.res = null;
+    this.seen = this.server.tick; // a long poll's quiet time does not count as idle
     if (!res.keepAlive || this.server.draining) return this.closeAfterWrites();
     if (this.body !== null) {
       if (!this.body.droppable(DROP_LIMIT)) return this.closeAfterWrites();
@@ -208,8 +212,13 @@ export class ClientConnection implements ClientChannel {
     this.socket.destroySoon();
   }
 
-  private onTimeout(): void {
-    if (this.res !== null || this.body !== null) return; // exchanges have their own timers (long polls)
+  /**
+   * Called by the server's sweep when no bytes arrived for the headers timeout: an idle keep-alive
+   * connection is closed, a partial head gets 408; a request in progress is left to its exchange's
+   * own timers (long polls).
+   */
+  expire(): void {
+    if (this.res !== null || this.body !== null) return;
     if (this.pending !== null && this.pending.length > 0) return this.reject(new RequestError(408, 'request timed out'));
     this.socket.destroy();
   }
@@ -230,26 +239,47 @@ export class Http1Server {
   readonly connections = new Set<ClientConnection>();
   /** Set by a graceful shutdown: every response closes its connection. */
   draining = false;
+  /** Sweep counter (one per SWEEP_MS); connections stamp it when bytes arrive. */
+  tick = 0;
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(limits: ListenerLimits, dispatch: Dispatch) {
     this.limits = limits;
     this.dispatch = dispatch;
     this.server = createServer({ noDelay: true }, (socket) => {
-      this.connections.add(new ClientConnection(socket, this));
+      const conn = new ClientConnection(socket, this);
+      conn.seen = this.tick;
+      this.connections.add(conn);
     });
+  }
+
+  /**
+   * Idle and slow-head connections are found by one sweep per second instead of a timer per
+   * socket (a socket timer is re-armed on every read and write, which showed in profiles).
+   */
+  private sweep(): void {
+    this.tick++;
+    const limit = Math.ceil(this.limits.headersTimeout / SWEEP_MS);
+    for (const c of this.connections) if (this.tick - c.seen >= limit) c.expire();
   }
 
   /** Starts listening; resolves once bound. */
   listen(port: number, host: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => { this.server.off('error', reject); resolve(); });
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
+        resolve();
+      });
     });
   }
 
   /** Stops accepting and closes idle connections; busy ones close after their response. */
   close(): void {
     this.draining = true;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
     this.server.close();
     for (const c of this.connections) if (c.idle) c.destroy();
   }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { BodyDecoder, RequestError, fieldList, parseRequestHead } from '../../gateway/http1-request.ts';
 import { startUpstream, startGateway, type Upstream, type TestGateway } from './support.ts';
+import { Http1Server } from '../../gateway/http1-server.ts';
 
 let up: Upstream;
 let gw: TestGateway;
@@ -177,4 +178,31 @@ test('the forwarded head is the received one minus hop-by-hop lines (first, midd
   assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'an untrusted peer cannot supply X-Forwarded-For');
   assert.equal(seen.headers['x-forwarded-host'], 'h.example');
   assert.equal(seen.headers['host'], 'h.example');
+});
+
+test('idle keep-alive connections are closed and a stalled head gets 408, by the listener sweep', async () => {
+  const server = new Http1Server({ maxHeader: 8192, headersTimeout: 1000 }, (_req, res) => {
+    res.writeHead(200, ['Content-Length', '2']);
+    res.end('ok');
+  });
+  await server.listen(0, '127.0.0.1');
+  const port = (server.server.address() as net.AddressInfo).port;
+  const open = (bytes: string): Promise<{ text: string; ms: number }> => new Promise((resolve) => {
+    const started = Date.now();
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(bytes));
+    let text = '';
+    sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    sock.on('close', () => resolve({ text, ms: Date.now() - started }));
+    sock.on('error', () => undefined);
+  });
+  try {
+    const [idle, stalled] = await Promise.all([open('GET /a HTTP/1.1\r\nHost: x\r\n\r\n'), open('GET /b HTTP/1.1\r\nHo')]);
+    assert.match(idle.text, /^HTTP\/1\.1 200 /);
+    assert.ok(idle.ms >= 900 && idle.ms < 4000, `idle connection closed after ${idle.ms} ms`);
+    assert.match(stalled.text, /^HTTP\/1\.1 408 /);
+    assert.ok(stalled.ms >= 900 && stalled.ms < 4000, `stalled head answered after ${stalled.ms} ms`);
+  } finally {
+    server.close();
+    server.closeAll();
+  }
 });

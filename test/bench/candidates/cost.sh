@@ -31,7 +31,7 @@ wrk_for() { taskset -c 1 wrk -t1 -c32 -d"$2"s -s "$GEN/../mix.lua" "http://127.0
 printf '%-14s %5s %9s %9s %8s %8s %s\n' candidate round 'nginx us' 'cand us' 'nginx p99' 'cand p99' 'cost vs nginx'
 for round in $(seq "$ROUNDS"); do
   for c in "${names[@]}"; do
-    if [ "$c" = gateway ]; then cmd="exec $NODE ${GATEWAY_NODE_FLAGS:---no-async-context-frame --max-semi-space-size=8} $ROOT/gateway/cli.ts --no-access-log --routes $W/routes.yaml"
+    if [ "$c" = gateway ]; then cmd="exec $NODE ${GATEWAY_NODE_FLAGS:---no-async-context-frame --max-semi-space-size=16 --single-threaded-gc} $ROOT/gateway/cli.ts --no-access-log --routes $W/routes.yaml"
     else cmd="exec $NODE $HERE/$c.ts"; fi
     setsid taskset -c 0 nginx -p "$W/ngx/" -e "$W/ngx/err.log" -c "$GEN/nginx.conf" -g 'daemon off;' >/dev/null 2>&1 & pa=$!
     setsid taskset -c 0 bash -c "$cmd" >"$W/$c.out" 2>&1 & pb=$!
