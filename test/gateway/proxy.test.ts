@@ -4,6 +4,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startUpstream, startGateway, request, type Upstream, type TestGateway } from './support.ts';
@@ -229,6 +230,34 @@ test('an upstream header with a control byte or a bare LF (response splitting) b
     const split = await request(local.port, '/lf', { agent: false });
     assert.equal(split.status, 502);
     assert.equal(split.headers['x-injected'], undefined);
+  } finally {
+    await local.close();
+  }
+});
+
+test('an upstream that goes silent mid-response is cut after the idle timeout (found by the once-a-second sweep)', async () => {
+  const stall = await startUpstream('stall', (_req, res) => {
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('partial');
+    return true; // never finishes
+  });
+  ups.push(stall);
+  const local = await startGateway({ timeouts: { idle: '1s' }, upstreams: { main: { servers: [{ name: 'stall', url: stall.url }], health_check: { enabled: false } } } });
+  try {
+    const t0 = Date.now();
+    const outcome = await new Promise<string>((resolve) => {
+      setTimeout(() => resolve('hung'), 5000).unref();
+      const req = http.get({ port: local.port, host: '127.0.0.1', path: '/x', agent: false }, (res) => {
+        res.on('data', () => undefined);
+        res.on('error', () => resolve('cut'));
+        res.on('aborted', () => resolve('cut'));
+        res.on('end', () => resolve('ended'));
+      });
+      req.on('error', () => resolve('cut'));
+    });
+    const ms = Date.now() - t0;
+    assert.equal(outcome, 'cut', 'the client sees the response cut, not completed');
+    assert.ok(ms >= 900 && ms < 3500, `cut after ${ms} ms`);
   } finally {
     await local.close();
   }
