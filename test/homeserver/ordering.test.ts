@@ -16,6 +16,14 @@ let layout: Layout;
 before(async () => { layout = await startLayout({ workers: ['p1', 'p2', 'sync1'], events: ['p1', 'p2'] }); });
 after(async () => { await layout.stop(); });
 
+/** A separate PostgreSQL session of the layout's database, used to hold row locks. */
+async function connectBlocker(l: Layout): Promise<pg.Client> {
+  const args = l.main.hs.config.database.args;
+  const client = new pg.Client({ host: args.host, port: args.port, user: args.user, database: args.database });
+  await client.connect();
+  return client;
+}
+
 async function roomOwnedBy(a: Client, index: number): Promise<string> {
   for (;;) {
     const r = await a.createRoom({ preset: 'public_chat' });
@@ -38,9 +46,7 @@ test('1,000 events over two persisters, one delayed: no sync skips or repeats on
 
   let done = false;
   const random = rng(5);
-  const args = layout.main.hs.config.database.args;
-  const blocker = new pg.Client({ host: args.host, port: args.port, user: args.user, database: args.database });
-  await blocker.connect();
+  const blocker = await connectBlocker(layout);
   let holds = 0;
   const blocking = (async () => {
     while (!done) {
@@ -109,9 +115,7 @@ test('messages taking their stream IDs inside their INSERT, one persister held m
   let next = 0;
   let done = false;
   const random = rng(6);
-  const args = layout.main.hs.config.database.args;
-  const blocker = new pg.Client({ host: args.host, port: args.port, user: args.user, database: args.database });
-  await blocker.connect();
+  const blocker = await connectBlocker(layout);
   let holds = 0;
   const blocking = (async () => {
     while (!done) {
