@@ -13,7 +13,7 @@ import type { Balancer, ServerState } from '../types.ts';
 import { crc32, fmix32, ringHash } from '../hash.ts';
 import { missingKey, usable } from './eligible.ts';
 import { createFallback, type FallbackPolicy } from './fallback.ts';
-import { bucketOf, bucketOwners, bucketTable, buildRing, lowerBound, MIXED_BUCKET, ringBuckets, ringStart, usableMask, type Ring } from './ring.ts';
+import { bucketOwners, bucketTable, buildRing, landing, lowerBound, ringBuckets, usableMask, type Ring } from './ring.ts';
 
 /**
  * Ring points per unit of weight. One server's share of the ring deviates from its ideal by
@@ -65,13 +65,7 @@ export class ConsistentHashBalancer implements Balancer {
     const mask = exclude === undefined && this.#boundedLoad === undefined ? usableMask(this.#servers) : -1;
     if (mask < 0) return this.#walk(key, exclude);
     if (mask !== this.#mask) this.#resolve(mask);
-    const h = ringHash(key);
-    let owner = this.#bucketOwner[bucketOf(h)]!;
-    if (owner === MIXED_BUCKET) {
-      const { hashes } = this.#ring;
-      const start = ringStart(hashes, this.#buckets, h);
-      owner = this.#resolved[start === hashes.length ? 0 : start]!;
-    }
+    const owner = landing(ringHash(key), this.#ring, this.#buckets, this.#bucketOwner, this.#resolved);
     return owner < 0 ? null : this.#servers[owner]!;
   }
 

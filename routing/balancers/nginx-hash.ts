@@ -13,7 +13,7 @@ import type { Balancer, ServerState } from '../types.ts';
 import { crc32, crc32Key } from '../hash.ts';
 import { missingKey, usable } from './eligible.ts';
 import { createFallback, type FallbackPolicy } from './fallback.ts';
-import { bucketOf, bucketOwners, bucketTable, buildRing, lowerBound, MIXED_BUCKET, ringBuckets, ringStart, usableMask, type Ring } from './ring.ts';
+import { bucketOwners, bucketTable, buildRing, landing, lowerBound, ringBuckets, usableMask, type Ring } from './ring.ts';
 
 /** nginx gives the walk this many extra points before falling back (H: `if (hp->tries > 20)`). */
 const MAX_TRIES = 20;
@@ -89,13 +89,7 @@ export class NginxHashBalancer implements Balancer {
     const mask = exclude === undefined ? usableMask(this.#servers) : -1;
     if (mask < 0) return this.#walk(key, exclude);
     if (mask !== this.#mask) this.#resolve(mask);
-    const h = crc32Key(key);
-    let owner = this.#bucketOwner[bucketOf(h)]!;
-    if (owner === MIXED_BUCKET) {
-      const { hashes } = this.#ring;
-      const start = ringStart(hashes, this.#buckets, h);
-      owner = this.#resolved[start === hashes.length ? 0 : start]!;
-    }
+    const owner = landing(crc32Key(key), this.#ring, this.#buckets, this.#bucketOwner, this.#resolved);
     return owner < 0 ? this.#fallback.pick(null, undefined) : this.#servers[owner]!;
   }
 

@@ -93,6 +93,17 @@ export function bucketTable(): Int16Array {
 }
 
 /**
+ * Where hash `h` lands: the bucket's owner when every key of its bucket agrees, else the
+ * per-point answer at the ring search's start (wrapping). -1 when no server is usable.
+ */
+export function landing(h: number, ring: Ring, buckets: Uint32Array, bucketOwner: Int16Array, resolved: Int32Array): number {
+  const owner = bucketOwner[bucketOf(h)]!;
+  if (owner !== MIXED_BUCKET) return owner;
+  const start = ringStart(ring.hashes, buckets, h);
+  return resolved[start === ring.hashes.length ? 0 : start]!;
+}
+
+/**
  * A bitmask of which of `servers` are usable for a request without exclusions (available and
  * not down), or -1 when there are too many servers for one 31-bit mask. Balancers compare it
  * with the mask their per-point tables were built for: health lives on the server objects and
