@@ -67,8 +67,8 @@ function send(res: ClientResponse, status: number, type: string, body: string): 
 
 /** Serves the gateway's own admin endpoints; returns false for paths it does not own. */
 export function handleAdmin(gw: Gateway, req: ClientRequest, res: ClientResponse): boolean {
-  const path = req.url.split('?', 1)[0];
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const path = req.head.url.split('?', 1)[0];
+  if (req.head.method !== 'GET' && req.head.method !== 'HEAD') return false;
   switch (path) {
     case '/metrics':
       (inCluster() ? clusterMetricsText() : gw.metrics.text()).then((text) => send(res, 200, gw.metrics.registry.contentType, text), (err: unknown) => send(res, 500, 'text/plain', String(err)));

@@ -30,18 +30,10 @@ export interface BodySink {
 /** Body bytes queued before a consumer is attached are capped here; then reading pauses. */
 const QUEUE_HIGH_WATER = 64 * 1024;
 
-/** One request as the proxy sees it: head fields plus the body flow. */
+/** One request as the proxy sees it: the parsed head plus the body flow. */
 export class ClientRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly http10: boolean;
-  readonly headers: Record<string, string>;
-  readonly contentLength: number;
-  readonly chunked: boolean;
+  readonly head: RequestHead;
   readonly remoteAddress: string;
-  /** The head text and its hop-by-hop line ranges (RequestHead), forwarded nearly verbatim. */
-  readonly headText: string;
-  readonly drops: number[] | null;
   /** Every body byte has been received (true at once when there is no body). */
   complete: boolean;
   private readonly channel: ClientChannel;
@@ -51,22 +43,15 @@ export class ClientRequest {
   private paused = false;
 
   constructor(head: RequestHead, channel: ClientChannel) {
-    this.method = head.method;
-    this.url = head.url;
-    this.http10 = head.http10;
-    this.headers = head.headers;
-    this.contentLength = head.contentLength;
-    this.chunked = head.chunked;
+    this.head = head;
     this.remoteAddress = channel.remoteAddress;
-    this.headText = head.text;
-    this.drops = head.drops;
     this.complete = !head.chunked && head.contentLength <= 0;
     this.channel = channel;
   }
 
   /** Every field as [name, value, ...], names as sent (computed from the head text on demand). */
   get rawHeaders(): string[] {
-    return fieldList(this.headText);
+    return fieldList(this.head.text);
   }
 
   /** Body bytes from the connection. */
@@ -172,12 +157,12 @@ export class ClientResponse {
 
   /** Chooses the body framing; returns the framing and connection fields plus the blank line. */
   private framingFields(status: number, hasLength: boolean): string {
-    const bodyless = this.req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    this.framing = bodyless ? 'none' : hasLength ? 'length' : this.req.http10 ? 'close' : 'chunked';
+    const bodyless = this.req.head.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    this.framing = bodyless ? 'none' : hasLength ? 'length' : this.req.head.http10 ? 'close' : 'chunked';
     let out = this.framing === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : '';
     if (this.framing === 'close') this.keepAlive = false;
     if (!this.keepAlive) out += 'Connection: close\r\n';
-    else if (this.req.http10) out += 'Connection: keep-alive\r\n';
+    else if (this.req.head.http10) out += 'Connection: keep-alive\r\n';
     return out + '\r\n';
   }
 

@@ -45,19 +45,20 @@ export function isIdempotent(method: string, path: string): boolean {
 export function handleRequest(host: HandlerHost, req: ClientRequest, res: ClientResponse, kind: ListenerKind): void {
   const start = performance.now();
   const gen = host.generation;
-  const url = req.url;
+  const head = req.head;
+  const url = head.url;
   const bad = badTarget(url);
   if (bad !== null) return local(host, req, res, gen.runtimes.fallback, gen.table.defaultUpstream.name, new ProxyError('bad_request', bad), start);
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const rr: RouteRequest = { method: req.method, path, query: q < 0 ? '' : url.slice(q + 1), headers: req.headers, sourceIp: req.remoteAddress };
+  const rr: RouteRequest = { method: head.method, path, query: q < 0 ? '' : url.slice(q + 1), headers: head.headers, sourceIp: req.remoteAddress };
   const d = gen.table.decide(rr, kind);
   const rt = gen.runtimes.get(d.route);
   if (d.denied !== undefined) {
     const err = d.denied === 'replication' ? new ProxyError('replication_denied', 'not found') : new ProxyError('admin_denied', 'the admin API is not available here');
     return local(host, req, res, rt, d.upstream, err, start);
   }
-  if (rt.maxHeader < gen.maxHeader && req.headText.length > rt.maxHeader) {
+  if (rt.maxHeader < gen.maxHeader && head.text.length > rt.maxHeader) {
     res.keepAlive = false;
     return local(host, req, res, rt, d.upstream, new ProxyError('bad_request', 'request headers too large'), start, 431);
   }

@@ -1,7 +1,7 @@
 /**
  * Header handling for proxied exchanges (RFC 9110 section 7.6.1: a proxy removes hop-by-hop
  * fields, and any field named in `Connection`, before forwarding). The request head is built as
- * one latin1 string straight from `req.rawHeaders`, so names, values and the path go out
+ * one latin1 string straight from the client's head text, so names, values and the path go out
  * byte-for-byte as they came in (DESIGN.md: "the path matched is byte-for-byte the path
  * forwarded") and no header object is built on the hot path.
  */
@@ -25,7 +25,6 @@ export function lowerName(name: string): string {
   }
   return l;
 }
-const lower = lowerName;
 
 /** Names listed in a `Connection` field value (lower-case), besides keep-alive/close. */
 function connectionTokens(value: string): Set<string> | null {
@@ -56,10 +55,10 @@ interface ForwardInfo {
  * and a `Connection` header naming other fields take the field-by-field path.
  */
 export function buildRequestHead(req: ClientRequest, clientIp: string, trustedPeer: boolean, chunked: boolean): string {
-  const h = req.headers;
+  const { headers: h, text, drops } = req.head;
   const conn = h['connection'];
-  if (req.http10 || (conn !== undefined && connectionTokens(conn) !== null)) return buildFromFields(req, { clientIp, trustedPeer, chunked });
-  const head = req.drops === null ? req.headText : withoutRanges(req.headText, req.drops);
+  if (req.head.http10 || (conn !== undefined && connectionTokens(conn) !== null)) return buildFromFields(req, { clientIp, trustedPeer, chunked });
+  const head = drops === null ? text : withoutRanges(text, drops);
   const xff = h['x-forwarded-for'];
   const fields = forwardedFields(clientIp, trustedPeer, chunked, xff ?? '', lastValue(h['x-forwarded-proto']), lastValue(h['x-forwarded-host']), h['host'] ?? '');
   return head + '\r\n' + fields + '\r\n';
@@ -96,7 +95,7 @@ function forwardedFields(clientIp: string, trusted: boolean, chunked: boolean, x
 /** The field-by-field head (HTTP/1.0 clients, or fields named in `Connection`). */
 function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
   const raw = req.rawHeaders;
-  let head = req.method + ' ' + req.url + ' HTTP/1.1\r\n';
+  let head = req.head.method + ' ' + req.head.url + ' HTTP/1.1\r\n';
   let extraDrop: Set<string> | null = null;
   let xff = '';
   let proto = '';
@@ -105,7 +104,7 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
   let sawHost = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lc = lower(name);
+    const lc = lowerName(name);
     if (!DROP_REQUEST.has(lc)) {
       if (lc === 'host') {
         host = raw[i + 1]!;
@@ -144,7 +143,7 @@ export function filterResponseHeaders(headers: string[]): string[] {
   let extraDrop: Set<string> | null = null;
   let dropping = false;
   for (let i = 0; i < headers.length; i += 2) {
-    const lc = lower(headers[i]!);
+    const lc = lowerName(headers[i]!);
     if (DROP_RESPONSE.has(lc)) {
       dropping = true;
       if (lc === 'connection') extraDrop = connectionTokens(headers[i + 1]!);
@@ -153,7 +152,7 @@ export function filterResponseHeaders(headers: string[]): string[] {
   if (!dropping) return headers;
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
-    const lc = lower(headers[i]!);
+    const lc = lowerName(headers[i]!);
     if (DROP_RESPONSE.has(lc) || (extraDrop !== null && extraDrop.has(lc))) continue;
     out.push(headers[i]!, headers[i + 1]!);
   }

@@ -12,13 +12,12 @@
  * own workers, which this small state machine covers. Body slices handed to `onBody` are views
  * of the caller's buffer, valid only during the call.
  */
+import { fieldList } from './http1-request.ts';
 
 /** The head of one upstream response, as bytes. */
 export class ResponseHead {
   /** Status line and field lines, each ending in CRLF (a copy: the read buffer is reused). */
   readonly bytes: Buffer;
-  /** Offset of the first field line (just past the status line's CRLF). */
-  readonly fieldsStart: number;
   /** [from, to) byte ranges of hop-by-hop field lines (RFC 9110 section 7.6.1), or null. */
   readonly drops: number[] | null;
   /** The response carries Content-Length. */
@@ -26,9 +25,8 @@ export class ResponseHead {
   /** `Connection` names further fields to drop: forward through fields() and a filter instead. */
   readonly namesMore: boolean;
 
-  constructor(bytes: Buffer, fieldsStart: number, drops: number[] | null, hasLength: boolean, namesMore: boolean) {
+  constructor(bytes: Buffer, drops: number[] | null, hasLength: boolean, namesMore: boolean) {
     this.bytes = bytes;
-    this.fieldsStart = fieldsStart;
     this.drops = drops;
     this.hasLength = hasLength;
     this.namesMore = namesMore;
@@ -36,14 +34,7 @@ export class ResponseHead {
 
   /** Every field as [name, value, name, value, ...] (the slow paths: drift checks, filters, tests). */
   fields(): string[] {
-    const out: string[] = [];
-    const text = this.bytes.toString('latin1', this.fieldsStart, this.bytes.length - 2);
-    if (text === '') return out;
-    for (const line of text.split('\r\n')) {
-      const colon = line.indexOf(':');
-      out.push(line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ''));
-    }
-    return out;
+    return fieldList(this.bytes.toString('latin1', 0, this.bytes.length - 2));
   }
 }
 
@@ -143,7 +134,7 @@ export class ResponseParser {
     for (let line = fieldsStart; line < end + 2;) line = this.field(buf, line, off, f);
     if (status < 200 && status !== 101) return end + 4; // interim response: wait for the final one
     const bytes = Buffer.from(buf.subarray(off, end + 2));
-    this.sink!.onHead(status, new ResponseHead(bytes, fieldsStart - off, f.drops, f.length >= 0, f.namesMore));
+    this.sink!.onHead(status, new ResponseHead(bytes, f.drops, f.length >= 0, f.namesMore));
     this.frame(status, f.length, f.chunked);
     return end + 4;
   }

@@ -85,7 +85,7 @@ export class Exchange implements ConnectionUser {
   private send(conn: UpstreamConnection): void {
     this.conn = conn;
     conn.user = this;
-    conn.parser.reset(this, this.req.method === 'HEAD');
+    conn.parser.reset(this, this.req.head.method === 'HEAD');
     conn.setTimeout(this.runtime.idleTimeout);
     this.phase = 'waiting';
     const head = buildRequestHead(this.req, this.begin.clientIp, this.begin.trustedPeer, this.body.chunked);
@@ -96,7 +96,7 @@ export class Exchange implements ConnectionUser {
   private firstByteTimeout(): number {
     const base = this.runtime.firstByteTimeout;
     if (!this.runtime.longPoll) return base;
-    const m = /(?:^|[?&])timeout=(\d{1,9})(?:&|$)/.exec(this.req.url);
+    const m = /(?:^|[?&])timeout=(\d{1,9})(?:&|$)/.exec(this.req.head.url);
     return m ? base + Number(m[1]) : base;
   }
 

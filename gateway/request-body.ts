@@ -34,8 +34,8 @@ export class RequestBody implements BodySink {
   constructor(req: ClientRequest, maxBody: number, keep: boolean) {
     this.req = req;
     this.maxBody = maxBody;
-    const length = req.contentLength;
-    this.chunked = req.chunked;
+    const length = req.head.contentLength;
+    this.chunked = req.head.chunked;
     this.hasBody = this.chunked || length > 0;
     this.tooLarge = length > maxBody;
     this.done = !this.hasBody;

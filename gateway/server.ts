@@ -124,7 +124,7 @@ export class Gateway implements HandlerHost {
   finishLocal(req: ClientRequest, rt: RouteRuntime, upstream: string, status: number, error: string, start: number): void {
     const ms = performance.now() - start;
     this.metrics.request(rt, upstream, null, status, ms / 1000);
-    this.accessLog.write({ method: req.method, url: req.url, route: rt.name, upstream, server: null, status, durationMs: ms, bytes: 0, retried: false, replayed: false, error });
+    this.accessLog.write({ method: req.head.method, url: req.head.url, route: rt.name, upstream, server: null, status, durationMs: ms, bytes: 0, retried: false, replayed: false, error });
   }
 
   private makeObserver(): ExchangeObserver {
@@ -132,11 +132,11 @@ export class Gateway implements HandlerHost {
       attempt: (server, outcome) => this.health.attempt(server, outcome),
       retry: (ex, from) => {
         this.metrics.retry(ex.runtime, ex.upstream);
-        this.log.warn({ route: ex.runtime.name, server: from.name, path: redactUrl(ex.req.url) }, 'connect failed; retrying on the next server');
+        this.log.warn({ route: ex.runtime.name, server: from.name, path: redactUrl(ex.req.head.url) }, 'connect failed; retrying on the next server');
       },
       drift: (ex, from) => {
         this.metrics.driftReplay(ex.runtime, from);
-        this.log.warn({ route: ex.runtime.name, upstream: ex.upstream, server: from.name, method: ex.req.method, endpoint: redactUrl(ex.req.url) },
+        this.log.warn({ route: ex.runtime.name, upstream: ex.upstream, server: from.name, method: ex.req.head.method, endpoint: redactUrl(ex.req.head.url) },
           'routing drift: the worker answered M_UNRECOGNIZED; replayed to the default upstream (correct the routes for this endpoint)');
       },
       finish: (ex) => this.finishExchange(ex),
@@ -148,7 +148,7 @@ export class Gateway implements HandlerHost {
     const ms = ex.elapsed();
     this.metrics.request(ex.runtime, ex.upstream, ex.server, ex.status, ms / 1000);
     if (this.accessLog.enabled) {
-      this.accessLog.write({ method: ex.req.method, url: ex.req.url, route: ex.runtime.name, upstream: ex.upstream, server: ex.server.name,
+      this.accessLog.write({ method: ex.req.head.method, url: ex.req.head.url, route: ex.runtime.name, upstream: ex.upstream, server: ex.server.name,
         status: ex.status, durationMs: ms, bytes: ex.bytesOut, retried: ex.retried, replayed: ex.replayed, error: ex.error });
     }
     if (this.draining && this.active === 0) this.drained?.();
