@@ -12,6 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import { matrixErrorBody } from './errors.ts';
 import { BodyDecoder, RequestError, parseRequestHead } from './http1-request.ts';
 import { ClientRequest, ClientResponse, type ClientChannel } from './client-message.ts';
+import { QuietTime, SWEEP_MS } from './quiet.ts';
 
 /** Limits of one listener. */
 export interface ListenerLimits {
@@ -48,8 +49,6 @@ function runDeferred(): void {
   for (let i = 0; i < queue.length; i += 2) (queue[i] as ClientConnection).take(queue[i + 1] as Buffer);
 }
 
-/** Period of the idle sweep (ms). */
-const SWEEP_MS = 1000;
 /** A body still unread when its response ends is read and dropped up to this size; larger closes. */
 const DROP_LIMIT = 256 * 1024;
 
@@ -63,8 +62,8 @@ export class ClientConnection implements ClientChannel {
   private res: ClientResponse | null = null;
   private body: BodyDecoder | null = null;
   private headStart = 0;
-  /** The server's sweep tick when bytes last arrived (idle detection without a timer per socket). */
-  seen = 0;
+  /** How long the socket has been quiet (the listener's sweep reads it). */
+  readonly quiet = new QuietTime();
   private consuming = false;
   private readPaused = 0;
   private drainWaiters: (() => void)[] | null = null;
@@ -118,7 +117,6 @@ export class ClientConnection implements ClientChannel {
   }
 
   private onData(chunk: Buffer): void {
-    this.seen = this.server.tick;
     deferRead(this, chunk);
   }
 
@@ -195,7 +193,6 @@ export class ClientConnection implements ClientChannel {
   responseDone(res: ClientResponse): void {
     if (res !== this.res) return;
     this.res = null;
-    this.seen = this.server.tick; // a long poll's quiet time does not count as idle
     if (!res.keepAlive || this.server.draining) return this.closeAfterWrites();
     if (this.body !== null) {
       if (!this.body.droppable(DROP_LIMIT)) return this.closeAfterWrites();
@@ -264,28 +261,20 @@ export class Http1Server {
   readonly connections = new Set<ClientConnection>();
   /** Set by a graceful shutdown: every response closes its connection. */
   draining = false;
-  /** Sweep counter (one per SWEEP_MS); connections stamp it when bytes arrive. */
-  tick = 0;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(limits: ListenerLimits, dispatch: Dispatch) {
     this.limits = limits;
     this.dispatch = dispatch;
     this.server = createServer({ noDelay: true }, (socket) => {
-      const conn = new ClientConnection(socket, this);
-      conn.seen = this.tick;
-      this.connections.add(conn);
+      this.connections.add(new ClientConnection(socket, this));
     });
   }
 
-  /**
-   * Idle and slow-head connections are found by one sweep per second instead of a timer per
-   * socket (a socket timer is re-armed on every read and write, which showed in profiles).
-   */
+  /** Idle and slow-head connections, found by one sweep per second (gateway/quiet.ts). */
   private sweep(): void {
-    this.tick++;
-    const limit = Math.ceil(this.limits.headersTimeout / SWEEP_MS);
-    for (const c of this.connections) if (this.tick - c.seen >= limit) c.expire();
+    const limit = this.limits.headersTimeout;
+    for (const c of this.connections) if (c.quiet.observe(c.socket) >= limit) c.expire();
   }
 
   /** Starts listening; resolves once bound. */

@@ -6,6 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { ResponseParser, type ResponseSink } from './http1-parser.ts';
+import { QuietTime, SWEEP_MS } from './quiet.ts';
 
 /**
  * Every upstream socket reads into this one buffer (net.connect `onread`): no allocation per
@@ -14,13 +15,7 @@ import { ResponseParser, type ResponseSink } from './http1-parser.ts';
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-/**
- * Inactivity is found by one sweep per second over every upstream connection, comparing its
- * byte counters, instead of a socket timer: Node re-arms a socket's timer on every read and
- * write, which showed in profiles of the proxy at saturation. Timeouts fire within a second
- * after their limit.
- */
-const SWEEP_MS = 1000;
+/** Pools with open connections, for the inactivity sweep (gateway/quiet.ts). */
 const pools = new Set<ConnectionPool>();
 let sweeper: NodeJS.Timeout | null = null;
 
@@ -69,10 +64,7 @@ export class UpstreamConnection {
   closed = false;
   /** The current inactivity limit (ms): the exchange's idle timeout, or the pool's when idle. */
   timeoutMs = 0;
-  /** Sweeps in a row that saw no bytes move either way (see sweepConnections). */
-  quietSweeps = 0;
-  private lastRead = 0;
-  private lastWritten = 0;
+  private readonly quiet = new QuietTime();
 
   constructor(pool: ConnectionPool, socket: Socket) {
     this.pool = pool;
@@ -87,26 +79,17 @@ export class UpstreamConnection {
     this.setTimeout(pool.options.idleTimeout);
   }
 
-  /** Sets the inactivity limit and restarts the quiet count (no timer per socket: see sweepConnections). */
+  /** Sets the inactivity limit and restarts the quiet count (no timer per socket: gateway/quiet.ts). */
   setTimeout(ms: number): void {
     this.timeoutMs = ms;
-    this.quietSweeps = 0;
+    this.quiet.reset();
   }
 
   /** One sweep: when no byte moved either way for the limit, the connection times out. */
   sweep(): void {
-    const read = this.socket.bytesRead;
-    const written = this.socket.bytesWritten;
-    if (read !== this.lastRead || written !== this.lastWritten) {
-      this.lastRead = read;
-      this.lastWritten = written;
-      this.quietSweeps = 0;
-      return;
-    }
-    if (++this.quietSweeps * SWEEP_MS >= this.timeoutMs) {
-      this.quietSweeps = 0;
-      this.onTimeout();
-    }
+    if (this.quiet.observe(this.socket) < this.timeoutMs) return;
+    this.quiet.reset();
+    this.onTimeout();
   }
 
   /** Bytes read into the shared buffer; valid only during this call (see READ_BUFFER). */
