@@ -171,32 +171,48 @@ export function headerString(req: RouteRequest, lowerName: string): string | und
 /** A compiled condition on one request. */
 export type RequestPredicate = (req: RouteRequest) => boolean;
 
-/** Tests a (decoded) value, undefined meaning absent, against one condition. */
-export function valueHolds(cond: ValueCondition, value: string | undefined, re?: RegExp): boolean {
-  if (cond === 'present') return value !== undefined;
-  if (cond === 'absent') return value === undefined;
-  if (cond === 'absent_or_empty') return value === undefined || value === '';
-  if (cond === 'non_empty') return value !== undefined && value !== '';
-  if ('equals' in cond) return value === cond.equals;
-  return value !== undefined && (re ?? new RegExp(cond.matches)).test(value);
+/** A compiled test of a (decoded) value against one condition; undefined means absent. */
+export type ValueTest = (value: string | undefined) => boolean;
+
+/** Compiles one condition into a ValueTest (the condition's kind is settled once, here). */
+export function valueTest(cond: ValueCondition): ValueTest {
+  switch (cond) {
+    case 'present': return (v) => v !== undefined;
+    case 'absent': return (v) => v === undefined;
+    case 'absent_or_empty': return (v) => v === undefined || v === '';
+    case 'non_empty': return (v) => v !== undefined && v !== '';
+  }
+  if ('equals' in cond) {
+    const expected = cond.equals;
+    return (v) => v === expected;
+  }
+  const re = new RegExp(cond.matches);
+  return (v) => v !== undefined && re.test(v);
 }
 
 /** Compiles a query condition; presence tests never allocate. */
 export function queryPredicate(name: string, cond: ValueCondition): RequestPredicate {
   const spaced = name.indexOf(' ') >= 0;
-  if (typeof cond === 'string') {
-    return (req) => {
-      const at = findParamFrom(req.query, name, codedOf(req, name, spaced));
-      const empty = at < 0 ? true : emptyAt(req.query, at);
-      if (cond === 'present') return at >= 0;
-      if (cond === 'absent') return at < 0;
-      if (cond === 'absent_or_empty') return empty;
-      return !empty;
+  // One closure per condition kind: the kind is settled here, not compared per request.
+  const at = (req: RouteRequest): number => findParamFrom(req.query, name, codedOf(req, name, spaced));
+  switch (cond) {
+    case 'present': return (req) => at(req) >= 0;
+    case 'absent': return (req) => at(req) < 0;
+    case 'absent_or_empty': return (req) => {
+      const i = at(req);
+      return i < 0 || emptyAt(req.query, i);
+    };
+    case 'non_empty': return (req) => {
+      const i = at(req);
+      return i >= 0 && !emptyAt(req.query, i);
     };
   }
-  if ('equals' in cond) return (req) => rawEquals(req, findParamFrom(req.query, name, codedOf(req, name, spaced)), cond.equals);
-  const re = new RegExp(cond.matches);
-  return (req) => valueHolds(cond, queryValue(req.query, name), re);
+  if ('equals' in cond) {
+    const expected = cond.equals;
+    return (req) => rawEquals(req, at(req), expected);
+  }
+  const holds = valueTest(cond);
+  return (req) => holds(queryValue(req.query, name));
 }
 
 /** True when the value starting at `at` decodes to `expected`; compared in place when it needs no decoding. */
@@ -214,6 +230,6 @@ function rawEquals(req: RouteRequest, at: number, expected: string): boolean {
 /** Compiles a header condition (`name` is lower-cased here). */
 export function headerPredicate(name: string, cond: ValueCondition): RequestPredicate {
   const lower = name.toLowerCase();
-  const re = typeof cond === 'object' && 'matches' in cond ? new RegExp(cond.matches) : undefined;
-  return (req) => valueHolds(cond, headerString(req, lower), re);
+  const holds = valueTest(cond);
+  return (req) => holds(headerString(req, lower));
 }

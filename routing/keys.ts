@@ -49,25 +49,43 @@ export function queryParam(query: string, name: string, ignoreCase = false): str
 /** A query-string reader bound to one parameter name (and case mode): queryParam without the per-call setup. */
 export type ParamFinder = (query: string) => string | null;
 
+/** Where the value of the first `name=value` item of a query starts, or -1: a ParamFinder without the slice. */
+export type ParamStart = (query: string) => number;
+
 /**
- * Builds queryParam for one name. ASCII names compile to one native search for `(?:^|&)name=`
- * (its leftmost match is the first item so named) instead of a scan per `&` item; other names
- * keep the item walk, since the `i` flag folds more than nginx's ASCII-only tolower.
+ * Builds queryParam for one name: the value from paramStart to the next `&`.
  */
 export function queryParamFinder(name: string, ignoreCase = false): ParamFinder {
+  const start = paramStart(name, ignoreCase);
+  return (query) => {
+    const at = start(query);
+    return at < 0 ? null : query.slice(at, valueEnd(query, at));
+  };
+}
+
+/** End (exclusive) of the query value that starts at `at`: the next `&`, or the end. */
+function valueEnd(query: string, at: number): number {
+  const amp = query.indexOf('&', at);
+  return amp < 0 ? query.length : amp;
+}
+
+/**
+ * Builds the value-start search for one name. ASCII names compile to one native search for
+ * `(?:^|&)name=` (its leftmost match is the first item so named) instead of a scan per `&`
+ * item; other names keep the item walk, since the `i` flag folds more than nginx's ASCII-only
+ * tolower.
+ */
+export function paramStart(name: string, ignoreCase = false): ParamStart {
   if (!/^[\x00-\x7f]*$/.test(name)) return (query) => queryParamLoop(query, name, ignoreCase);
   const re = new RegExp(`(?:^|&)${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}=`, ignoreCase ? 'gi' : 'g');
   return (query) => {
     re.lastIndex = 0;
-    if (!re.test(query)) return null;
-    const start = re.lastIndex;
-    const amp = query.indexOf('&', start);
-    return query.slice(start, amp < 0 ? query.length : amp);
+    return re.test(query) ? re.lastIndex : -1;
   };
 }
 
-/** queryParam by walking the `&`-separated items (non-ASCII names, see queryParamFinder). */
-function queryParamLoop(query: string, name: string, ignoreCase: boolean): string | null {
+/** paramStart by walking the `&`-separated items (non-ASCII names, see paramStart). */
+function queryParamLoop(query: string, name: string, ignoreCase: boolean): number {
   const n = query.length;
   const len = name.length;
   let start = 0;
@@ -76,11 +94,11 @@ function queryParamLoop(query: string, name: string, ignoreCase: boolean): strin
     if (amp < 0) amp = n;
     if (amp - start > len && query.charCodeAt(start + len) === 61
       && (ignoreCase ? startsWithFolded(query, start, name) : query.startsWith(name, start))) {
-      return query.slice(start + len + 1, amp);
+      return start + len + 1;
     }
     start = amp + 1;
   }
-  return null;
+  return -1;
 }
 
 function hexDigit(c: number): number {
@@ -115,9 +133,16 @@ export function percentDecode(s: string): string {
   return out + s.slice(from);
 }
 
-const accessTokenParam = queryParamFinder('access_token');
-/** `$arg_access_token` as nginx reads it (name case-insensitive). */
-const nginxAccessTokenArg = queryParamFinder('access_token', true);
+const accessTokenStart = paramStart('access_token');
+/** `$arg_access_token` as nginx finds it (name case-insensitive). */
+const nginxAccessTokenStart = paramStart('access_token', true);
+
+/** headerValue(req, 'authorization'), read as a named property (this runs for most requests). */
+function authorization(req: RouteRequest): string | null {
+  const v = req.headers.authorization;
+  const s = typeof v === 'string' ? v : v?.[0];
+  return s ? s : null;
+}
 
 /**
  * The raw access token of a client request: `Authorization: Bearer <token>` when an
@@ -126,14 +151,17 @@ const nginxAccessTokenArg = queryParamFinder('access_token', true);
  * The data plane uses it to redact logs and to resolve token → user.
  */
 export function accessToken(req: RouteRequest): string | null {
-  const auth = headerValue(req, 'authorization');
+  const auth = authorization(req);
   if (auth !== null) {
     if (auth.length < 8 || !startsWithFolded(auth, 0, 'bearer ')) return null;
     const token = auth.slice(7).trim();
     return token === '' ? null : token;
   }
-  const q = accessTokenParam(req.query);
-  return q ? percentDecode(q) : null;
+  const q = req.query;
+  const at = accessTokenStart(q);
+  if (at < 0) return null;
+  const end = valueEnd(q, at);
+  return end > at ? percentDecode(q.slice(at, end)) : null;
 }
 
 /**
@@ -148,10 +176,37 @@ export function sytLocalpart(token: string): string | null {
 }
 
 /**
+ * The localpart field of a `syt_` token that starts at `at` of `s` and ends before `end`, when
+ * no `%` precedes the field's closing `_` (so decoding could not change it); null otherwise (the
+ * caller then takes the general path). Reads the field in place: no copy of the token.
+ */
+function sytFieldAt(s: string, at: number, end: number): string | null {
+  if (!s.startsWith('syt_', at)) return null;
+  const close = s.indexOf('_', at + 4);
+  if (close <= at + 4 || close >= end) return null;
+  for (let i = at + 4; i < close; i++) if (s.charCodeAt(i) === 37) return null;
+  return s.slice(at + 4, close);
+}
+
+/**
  * token_user: the syt_ localpart field of the access token, else the whole token (MAS `mat_`,
  * guest macaroons `MDAx…`, appservice tokens); null without a token. DESIGN.md "Key extractors".
  */
 export function tokenUser(req: RouteRequest): string | null {
+  // The usual shapes, read in place: `Bearer syt_…` and `access_token=syt_…`.
+  const auth = authorization(req);
+  if (auth !== null) {
+    if (auth.startsWith('Bearer ')) {
+      const user = sytFieldAt(auth, 7, auth.length);
+      if (user !== null) return user;
+    }
+  } else {
+    const q = req.query;
+    const at = accessTokenStart(q);
+    if (at < 0) return null;
+    const user = sytFieldAt(q, at, valueEnd(q, at));
+    if (user !== null) return user;
+  }
   const token = accessToken(req);
   if (token === null) return null;
   return sytLocalpart(token) ?? token;
@@ -172,13 +227,22 @@ function mapUsername(value: string, marker: string): string | null {
  * header, `$arg_access_token` (raw, not decoded) maps through `~syt_(?<username>.*?)_.*`.
  */
 export function nginxTokenUser(req: RouteRequest): string | null {
-  const auth = headerValue(req, 'authorization');
+  const auth = authorization(req);
   if (auth !== null) {
     const user = mapUsername(auth, 'Bearer syt_');
     return user === null ? auth : user || null;
   }
-  const arg = nginxAccessTokenArg(req.query);
-  if (!arg) return null;
+  const q = req.query;
+  const at = nginxAccessTokenStart(q);
+  if (at < 0) return null;
+  const end = valueEnd(q, at);
+  if (end === at) return null;
+  // The usual place, read in place: the value starts with `syt_` and its `_` closes the field.
+  if (q.startsWith('syt_', at)) {
+    const close = q.indexOf('_', at + 4);
+    if (close >= 0 && close < end) return close > at + 4 ? q.slice(at + 4, close) : null;
+  }
+  const arg = q.slice(at, end);
   const user = mapUsername(arg, 'syt_');
   return user === null ? arg : user || null;
 }
