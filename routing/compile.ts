@@ -193,7 +193,7 @@ function buildCandidates(plans: readonly RoutePlan[], accepted: ReadonlySet<numb
     // Nothing after an unconditional route for every method can ever be reached.
     if (methods === 'any' && p.conditions.length === 0) break;
   }
-  return Object.freeze(out) as Candidate[];
+  return out; // not frozen: match() indexes it per request (see the servers list in table.ts)
 }
 
 function union(a: Methods, b: Methods): Methods {

@@ -114,7 +114,9 @@ export function compileTable(config: RoutesConfig, opts: TableOptions = {}): Rou
   const trustedProxies = config.trusted_proxies;
   const upstreams = new Map<string, UpstreamRuntime>();
   for (const [name, up] of Object.entries(config.upstreams)) {
-    const servers = Object.freeze(up.servers.map((s) => store(name, s.name, s.url, s.weight, s.down)));
+    // Not frozen: balancers index this array on every pick, and V8's optimised code reads a
+    // frozen array's elements through the generic keyed-load stub (seen in --print-opt-code).
+    const servers: readonly ServerState[] = up.servers.map((s) => store(name, s.name, s.url, s.weight, s.down));
     upstreams.set(name, Object.freeze({ name, servers, balancer: createBalancer(up.balance, servers), config: up }));
   }
   const upstream = (name: string, what: string): UpstreamRuntime => {
@@ -157,7 +159,7 @@ export function compileTable(config: RoutesConfig, opts: TableOptions = {}): Rou
   };
   return Object.freeze({
     config,
-    routes: Object.freeze(routes),
+    routes: Object.freeze([...routes]), // a frozen copy: match() indexes the unfrozen one
     upstreams: upstreams as ReadonlyMap<string, UpstreamRuntime>,
     defaultUpstream,
     match,
