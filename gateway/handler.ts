@@ -4,6 +4,7 @@
  * 503 when no server is available, then an Exchange (gateway/proxy.ts).
  */
 import type { ClientRequest, ClientResponse } from './client-message.ts';
+import type { RequestHead } from './http1-request.ts';
 import type { RouteRequest } from '../routing/types.ts';
 import type { ListenerKind, RoutingTable } from '../routing/table.ts';
 import type { CidrSet } from '../routing/cidr.ts';
@@ -41,6 +42,17 @@ export function isIdempotent(method: string, path: string): boolean {
   return method === 'PUT' && TXN_PUT.test(path);
 }
 
+/**
+ * What the router sees of a parsed request: the path and query are slices of the request
+ * target (so the path routed is byte for byte the path forwarded), the headers are the parsed
+ * ones (only those the table and the proxy read, see keptRequestHeaders).
+ */
+export function routeRequest(head: RequestHead, remoteAddress: string): RouteRequest {
+  const url = head.url;
+  const q = url.indexOf('?');
+  return { method: head.method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: head.headers, sourceIp: remoteAddress };
+}
+
 /** Handles one request that arrived on a listener of `kind`. */
 export function handleRequest(host: HandlerHost, req: ClientRequest, res: ClientResponse, kind: ListenerKind): void {
   const start = performance.now();
@@ -49,9 +61,8 @@ export function handleRequest(host: HandlerHost, req: ClientRequest, res: Client
   const url = head.url;
   const bad = badTarget(url);
   if (bad !== null) return local(host, req, res, gen.runtimes.fallback, gen.table.defaultUpstream.name, new ProxyError('bad_request', bad), start);
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  const rr: RouteRequest = { method: head.method, path, query: q < 0 ? '' : url.slice(q + 1), headers: head.headers, sourceIp: req.remoteAddress };
+  const rr = routeRequest(head, req.remoteAddress);
+  const path = rr.path;
   const d = gen.table.decide(rr, kind);
   const rt = gen.runtimes.get(d.route);
   if (d.denied !== undefined) {

@@ -12,6 +12,14 @@ export const DROP_REQUEST: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
   'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'proxy-authorization',
 ]);
+/** Request fields the proxy itself reads when it forwards (besides those the routing table reads). */
+const FORWARDING_HEADERS = ['host', 'connection', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+
+/** The header names each request keeps as parsed fields: what `routed` (RoutingTable.headerNames) and forwarding read. */
+export function keptRequestHeaders(routed: ReadonlySet<string>): ReadonlySet<string> {
+  return new Set([...routed, ...FORWARDING_HEADERS]);
+}
+
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 const lowerCache = new Map<string, string>();

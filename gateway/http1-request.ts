@@ -49,6 +49,12 @@ const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [\x21-\x7e\x80-\xff]+ HTTP\/\
 export const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,15}$/;
 
+/**
+ * The registered methods, each mapped to its own literal: a request's method is then the one
+ * shared string, so the router's and the proxy's method comparisons are pointer compares.
+ */
+const METHODS = new Map(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'].map((m) => [m, m]));
+
 /** Header names whose duplicates are dropped rather than joined (as node:http does). */
 const FIRST_WINS = new Set(['authorization', 'host', 'content-type', 'user-agent', 'referer', 'proxy-authorization']);
 
@@ -94,7 +100,8 @@ export function parseRequestHead(text: string, wanted: ReadonlySet<string> | nul
     if (field(text.slice(start, end), wanted, headers, f)) (f.drops ??= []).push(start - 2, end);
     start = end + 2;
   }
-  return finish(text, line.slice(0, sp1), line.slice(sp1 + 1, sp2), http10, headers, f);
+  const method = line.slice(0, sp1);
+  return finish(text, METHODS.get(method) ?? method, line.slice(sp1 + 1, sp2), http10, headers, f);
 }
 
 /** Reads one field line; true when it is a hop-by-hop field the proxy does not forward. */

@@ -19,11 +19,9 @@ import { ConnectionPool, parseTarget } from './pool.ts';
 import type { Exchange, ExchangeObserver } from './proxy.ts';
 import type { ClientRequest, ClientResponse } from './client-message.ts';
 import { Http1Server } from './http1-server.ts';
+import { keptRequestHeaders } from './headers.ts';
 import { RuntimeIndex, type RouteRuntime } from './route-runtime.ts';
 import { handleAdmin } from './admin.ts';
-
-/** Request headers the proxy itself reads besides the router's (gateway/headers.ts). */
-const FORWARDING_HEADERS = ['host', 'connection', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
 
 /** Longest wait for a whole request head, and for the next request on an idle keep-alive connection. */
 const HEADERS_TIMEOUT_MS = 60_000;
@@ -90,7 +88,7 @@ export class Gateway implements HandlerHost {
       else this.pools.set(url, new ConnectionPool(parseTarget(url), { maxIdle, idleTimeout: config.timeouts.idle }));
     }
     for (const [url, pool] of this.pools) if (!keepalive.has(url)) pool.closeIdle();
-    const wanted = new Set([...table.headerNames, ...FORWARDING_HEADERS]);
+    const wanted = keptRequestHeaders(table.headerNames);
     return { table, runtimes: new RuntimeIndex(config), trusted: new CidrSet(config.trusted_proxies), maxHeader: config.limits.max_header, wanted };
   }
 
