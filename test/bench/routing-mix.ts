@@ -4,6 +4,9 @@
  * sync, 12 % event sending (80 % of room IDs percent-encoded), 5 % /messages, 5 % stream
  * writers, 5 % federation /send, 10 % other reads, 5 % unmatched (main, admin, media...).
  */
+import { keptRequestHeaders } from '../../gateway/headers.ts';
+import { routeRequest } from '../../gateway/handler.ts';
+import { parseRequestHead } from '../../gateway/http1-request.ts';
 import type { RouteRequest } from '../../routing/types.ts';
 import { Prng } from '../routing/property-gen.ts';
 
@@ -62,8 +65,15 @@ const SHARES: [number, Gen][] = [
     `${C}/user/%40u%3Aexample.org/openid/request_token`, `${C}/devices/ABCDEF`, `${C}/rooms/${room(rng, w)}/upgrade`]), '')],
 ];
 
-/** `n` requests of the mix, shuffled, deterministic from `seed`. */
-export function benchMix(seed: number, n: number): RouteRequest[] {
+/** One request of the mix as it arrives: its head (request line and fields) and the peer's address. */
+export interface ReceivedHead {
+  /** The head as the listener holds it: its bytes decoded to one latin1 string, without the final CRLFCRLF. */
+  readonly text: string;
+  readonly sourceIp: string;
+}
+
+/** `n` request heads of the mix, shuffled, deterministic from `seed`. */
+export function benchHeads(seed: number, n: number): ReceivedHead[] {
   const rng = new Prng(seed);
   const w = world(rng);
   const total = SHARES.reduce((a, [s]) => a + s, 0);
@@ -73,17 +83,43 @@ export function benchMix(seed: number, n: number): RouteRequest[] {
     const j = rng.below(i + 1);
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
-  return out.map(asReceived);
+  return out.map((r) => ({ text: headText(r, rng), sourceIp: r.sourceIp }));
 }
 
 /**
- * The request as the data plane builds it: the request target arrives as one flat string from
- * the HTTP parser, and path and query are slices of it (not the concatenation ropes built above,
- * which V8 reads more slowly).
+ * Parses heads as the data plane does: the gateway's own parser (gateway/http1-request.ts),
+ * keeping the headers the gateway keeps for a table that reads `routedHeaders`, then
+ * gateway/handler.ts routeRequest; so method, path, query and header values are what decide()
+ * gets in the gateway: slices of one head string.
  */
-function asReceived(r: RouteRequest): RouteRequest {
-  const url = Buffer.from(r.query ? `${r.path}?${r.query}` : r.path, 'latin1').toString('latin1');
-  const q = url.indexOf('?');
-  const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, typeof v === 'string' ? Buffer.from(v, 'latin1').toString('latin1') : v]));
-  return { method: r.method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers, sourceIp: r.sourceIp };
+export class HeadParser {
+  private readonly kept: ReadonlySet<string>;
+
+  constructor(routedHeaders: ReadonlySet<string>) {
+    this.kept = keptRequestHeaders(routedHeaders);
+  }
+
+  parse(h: ReceivedHead): RouteRequest {
+    return routeRequest(parseRequestHead(h.text, this.kept), h.sourceIp);
+  }
+}
+
+/** User agents of the usual clients (Element Web/Desktop, Element X, a bridge). */
+const CLIENT_AGENTS = [
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Element/1.11.85 Chrome/130.0.6723.191 Electron/33.4.0 Safari/537.36',
+  'Element X/25.03.4 (Google Pixel 8; Android 15; AP4A.250205.002; Sdk 1.0.0)',
+  'mautrix-whatsapp/v0.11.4 mautrix-go/v0.23.2',
+];
+
+/** The head a client (or a federating Synapse) sends for `r`, with the usual fields. */
+function headText(r: RouteRequest, rng: Prng): string {
+  const federation = r.path.startsWith('/_matrix/federation/');
+  const lines = [`${r.method} ${r.query ? `${r.path}?${r.query}` : r.path} HTTP/1.1`, 'Host: matrix.example.org'];
+  lines.push(`User-Agent: ${federation ? 'Synapse/1.92.3' : rng.pick(CLIENT_AGENTS)}`, 'Accept: application/json');
+  const auth = r.headers.authorization;
+  if (typeof auth === 'string') lines.push(`Authorization: ${auth}`);
+  if (r.method === 'PUT' || r.method === 'POST') lines.push('Content-Type: application/json', `Content-Length: ${20 + rng.below(400)}`);
+  lines.push('Accept-Encoding: gzip, deflate, br');
+  // As the listener reads it: the head's bytes decoded to one flat latin1 string.
+  return Buffer.from(lines.join('\r\n'), 'latin1').toString('latin1');
 }
