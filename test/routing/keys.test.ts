@@ -187,3 +187,37 @@ test('percentDecode equals decodeURIComponent (raw text when malformed) on 20,00
     assert.equal(percentDecode(s), expected, s);
   }
 });
+
+/** Reference nginx token_user: the workers.md map regexes applied to whole strings (the pre-2026-11-28 implementation, by RegExp). */
+function nginxReference(r: RouteRequest): string | null {
+  const auth = typeof r.headers.authorization === 'string' && r.headers.authorization !== '' ? r.headers.authorization : null;
+  if (auth !== null) {
+    const m = /Bearer syt_(.*?)_.*/.exec(auth);
+    return m === null ? auth : m[1] || null;
+  }
+  const arg = /(?:^|&)access_token=([^&]*)/i.exec(r.query)?.[1];
+  if (!arg) return null;
+  const m = /syt_(.*?)_.*/.exec(arg);
+  return m === null ? arg : m[1] || null;
+}
+
+test('token_user fast paths (fields read in place) agree with whole-token parsing on generated tokens', async () => {
+  const { Prng } = await import('./property-gen.ts');
+  const rng = new Prng(7);
+  const parts = ['syt_', 'YWxp', 'Y2U', '_', '%5F', '%41', '&', 'x', 'Bearer ', 'mat_', '=', '%'];
+  let compared = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let token = rng.chance(0.7) ? 'syt_' : '';
+    for (let n = rng.below(8); n > 0; n--) token += rng.pick(parts);
+    const where = rng.below(3);
+    const r = where === 0 ? req('/sync', { authorization: `Bearer ${token}` })
+      : where === 1 ? req(`/sync?since=s1&access_token=${token}${rng.chance(0.5) ? '&x=1' : ''}`)
+        : req(`/sync?${rng.chance(0.5) ? 'ACCESS_TOKEN' : 'access_token'}=${token}`);
+    const whole = accessToken(r);
+    const expected = whole === null ? null : (/^syt_([^_]+)_/.exec(whole)?.[1] ?? whole);
+    assert.equal(tokenUser(r), expected, JSON.stringify(r));
+    assert.equal(nginxTokenUser(r), nginxReference(r), JSON.stringify(r));
+    compared++;
+  }
+  assert.equal(compared, 20_000);
+});
