@@ -24,6 +24,42 @@ async function connectBlocker(l: Layout): Promise<pg.Client> {
   return client;
 }
 
+/** A lock held over and over from a separate session (see lockLoop); stop() ends it and returns how often it was held. */
+interface LockLoop {
+  stop(): Promise<number>;
+}
+
+/**
+ * Holds a lock over and over from a separate session of the layout's database: each round
+ * BEGINs, lets `take` take the lock (true when taken; `holds` counts the rounds that took it),
+ * keeps it 5–30 ms, ends the transaction with `end`, then waits 2–12 ms. Delays are seeded.
+ */
+async function lockLoop(l: Layout, seed: number, end: 'COMMIT' | 'ROLLBACK', take: (c: pg.Client, holds: number) => Promise<boolean>): Promise<LockLoop> {
+  const random = rng(seed);
+  const client = await connectBlocker(l);
+  let done = false;
+  let holds = 0;
+  const loop = (async () => {
+    while (!done) {
+      await client.query('BEGIN');
+      if (await take(client, holds)) {
+        holds++;
+        await new Promise((r) => setTimeout(r, 5 + random() * 25));
+      }
+      await client.query(end);
+      await new Promise((r) => setTimeout(r, 2 + random() * 10));
+    }
+  })();
+  return {
+    async stop() {
+      done = true;
+      await loop;
+      await client.end();
+      return holds;
+    },
+  };
+}
+
 async function roomOwnedBy(a: Client, index: number): Promise<string> {
   for (;;) {
     const r = await a.createRoom({ preset: 'public_chat' });
@@ -44,20 +80,10 @@ test('1,000 events over two persisters, one delayed: no sync skips or repeats on
   const filter = JSON.stringify({ room: { timeline: { limit: 1000, types: ['m.room.message', 'x.slow'] } } });
   let since = (await reader.sync({ filter })).next_batch;
 
-  let done = false;
-  const random = rng(5);
-  const blocker = await connectBlocker(layout);
-  let holds = 0;
-  const blocking = (async () => {
-    while (!done) {
-      await blocker.query('BEGIN');
-      await blocker.query(`SELECT 1 FROM current_state WHERE room_id = $1 AND type = 'x.slow' AND state_key = '' FOR UPDATE`, [slowRoom]);
-      holds++;
-      await new Promise((r) => setTimeout(r, 5 + random() * 25));
-      await blocker.query('COMMIT');
-      await new Promise((r) => setTimeout(r, 2 + random() * 10));
-    }
-  })();
+  const locks = await lockLoop(layout, 5, 'COMMIT', async (c) => {
+    await c.query(`SELECT 1 FROM current_state WHERE room_id = $1 AND type = 'x.slow' AND state_key = '' FOR UPDATE`, [slowRoom]);
+    return true;
+  });
 
   const sent = { [slowRoom]: [] as string[], [fastRoom]: [] as string[] };
   const sending = Promise.all([
@@ -82,9 +108,7 @@ test('1,000 events over two persisters, one delayed: no sync skips or repeats on
     since = s.next_batch;
   }
   await sending;
-  done = true;
-  await blocking;
-  await blocker.end();
+  const holds = await locks.stop();
 
   assert.ok(holds > 5, `the delay was applied (${holds} lock holds)`);
   for (const room of [slowRoom, fastRoom]) {
@@ -113,24 +137,16 @@ test('messages taking their stream IDs inside their INSERT, one persister held m
   // the other persister commit higher IDs.
   const N = 300;
   let next = 0;
-  let done = false;
-  const random = rng(6);
-  const blocker = await connectBlocker(layout);
-  let holds = 0;
-  const blocking = (async () => {
-    while (!done) {
-      const i = next + 1;
-      await blocker.query('BEGIN');
-      try {
-        await blocker.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key)
-          VALUES ($1, $2, $3, 'x.block', $4, '{}', 0, 0, 'blocker', $5)`, [-1 - holds, `$block${holds}`, slowRoom, a.userId, `${a.userId}|${a.deviceId}|slow${i}`]);
-        holds++;
-        await new Promise((r) => setTimeout(r, 5 + random() * 25));
-      } catch { /* that send got there first */ }
-      await blocker.query('ROLLBACK');
-      await new Promise((r) => setTimeout(r, 2 + random() * 10));
+  const locks = await lockLoop(layout, 6, 'ROLLBACK', async (c, holds) => {
+    const i = next + 1;
+    try {
+      await c.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key)
+        VALUES ($1, $2, $3, 'x.block', $4, '{}', 0, 0, 'blocker', $5)`, [-1 - holds, `$block${holds}`, slowRoom, a.userId, `${a.userId}|${a.deviceId}|slow${i}`]);
+      return true;
+    } catch {
+      return false; // that send got there first
     }
-  })();
+  });
 
   const sent: Record<string, string[]> = Object.fromEntries(rooms.map((r) => [r, []]));
   const sending = Promise.all([
@@ -149,9 +165,7 @@ test('messages taking their stream IDs inside their INSERT, one persister held m
     since = s.next_batch;
   }
   await sending;
-  done = true;
-  await blocking;
-  await blocker.end();
+  const holds = await locks.stop();
 
   assert.ok(holds > 5, `the delay was applied (${holds} held inserts)`);
   for (const room of rooms) assert.deepEqual(seen[room], sent[room], 'every event, in order, none skipped or repeated');
