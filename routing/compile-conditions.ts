@@ -172,10 +172,10 @@ export function headerString(req: RouteRequest, lowerName: string): string | und
 export type RequestPredicate = (req: RouteRequest) => boolean;
 
 /** A compiled test of a (decoded) value against one condition; undefined means absent. */
-export type ValueTest = (value: string | undefined) => boolean;
+type ValueTest = (value: string | undefined) => boolean;
 
 /** Compiles one condition into a ValueTest (the condition's kind is settled once, here). */
-export function valueTest(cond: ValueCondition): ValueTest {
+function valueTest(cond: ValueCondition): ValueTest {
   switch (cond) {
     case 'present': return (v) => v !== undefined;
     case 'absent': return (v) => v === undefined;

@@ -50,7 +50,7 @@ export function queryParam(query: string, name: string, ignoreCase = false): str
 export type ParamFinder = (query: string) => string | null;
 
 /** Where the value of the first `name=value` item of a query starts, or -1: a ParamFinder without the slice. */
-export type ParamStart = (query: string) => number;
+type ParamStart = (query: string) => number;
 
 /**
  * Builds queryParam for one name: the value from paramStart to the next `&`.
@@ -75,7 +75,7 @@ function valueEnd(query: string, at: number): number {
  * item; other names keep the item walk, since the `i` flag folds more than nginx's ASCII-only
  * tolower.
  */
-export function paramStart(name: string, ignoreCase = false): ParamStart {
+function paramStart(name: string, ignoreCase = false): ParamStart {
   if (!/^[\x00-\x7f]*$/.test(name)) return (query) => queryParamLoop(query, name, ignoreCase);
   const re = new RegExp(`(?:^|&)${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}=`, ignoreCase ? 'gi' : 'g');
   return (query) => {
@@ -137,13 +137,6 @@ const accessTokenStart = paramStart('access_token');
 /** `$arg_access_token` as nginx finds it (name case-insensitive). */
 const nginxAccessTokenStart = paramStart('access_token', true);
 
-/** headerValue(req, 'authorization'), read as a named property (this runs for most requests). */
-function authorization(req: RouteRequest): string | null {
-  const v = req.headers.authorization;
-  const s = typeof v === 'string' ? v : v?.[0];
-  return s ? s : null;
-}
-
 /**
  * The raw access token of a client request: `Authorization: Bearer <token>` when an
  * Authorization header is present, else the percent-decoded `access_token` query parameter —
@@ -151,7 +144,7 @@ function authorization(req: RouteRequest): string | null {
  * The data plane uses it to redact logs and to resolve token → user.
  */
 export function accessToken(req: RouteRequest): string | null {
-  const auth = authorization(req);
+  const auth = headerValue(req, 'authorization');
   if (auth !== null) {
     if (auth.length < 8 || !startsWithFolded(auth, 0, 'bearer ')) return null;
     const token = auth.slice(7).trim();
@@ -194,7 +187,7 @@ function sytFieldAt(s: string, at: number, end: number): string | null {
  */
 export function tokenUser(req: RouteRequest): string | null {
   // The usual shapes, read in place: `Bearer syt_…` and `access_token=syt_…`.
-  const auth = authorization(req);
+  const auth = headerValue(req, 'authorization');
   if (auth !== null) {
     if (auth.startsWith('Bearer ')) {
       const user = sytFieldAt(auth, 7, auth.length);
@@ -227,7 +220,7 @@ function mapUsername(value: string, marker: string): string | null {
  * header, `$arg_access_token` (raw, not decoded) maps through `~syt_(?<username>.*?)_.*`.
  */
 export function nginxTokenUser(req: RouteRequest): string | null {
-  const auth = authorization(req);
+  const auth = headerValue(req, 'authorization');
   if (auth !== null) {
     const user = mapUsername(auth, 'Bearer syt_');
     return user === null ? auth : user || null;
