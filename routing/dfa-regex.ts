@@ -12,13 +12,14 @@
 
 /** Input symbols: code units 0–127 are themselves, U+2028/U+2029 are 128, every other unit is 129. */
 export const ALPHABET = 130;
-const LS_CLASS = 128;
-const OTHER_CLASS = 129;
+/** The input symbol of U+2028 and U+2029, the line terminators beyond ASCII. */
+export const LS_SYMBOL = 128;
+const OTHER_SYMBOL = 129;
 
 /** Maps a UTF-16 code unit to its input symbol. */
 export function symbolOf(unit: number): number {
   if (unit < 128) return unit;
-  return unit === 0x2028 || unit === 0x2029 ? LS_CLASS : OTHER_CLASS;
+  return unit === 0x2028 || unit === 0x2029 ? LS_SYMBOL : OTHER_SYMBOL;
 }
 
 /** The parsed form of a supported regex. `set` has one byte per input symbol (1 = matches). */
@@ -128,7 +129,7 @@ class Parser {
       case '$':
         return { kind: 'end' };
       case '.':
-        return { kind: 'chars', set: setOf((s) => s !== 10 && s !== 13 && s !== LS_CLASS) };
+        return { kind: 'chars', set: setOf((s) => s !== 10 && s !== 13 && s !== LS_SYMBOL) };
       case '(':
         return this.group();
       case '[':

@@ -9,9 +9,24 @@
  * reached, because `test()` needs no particular match end; regexes with `$` reach it only at the
  * end of the input. States are built on demand and cached; when the cache is full it is flushed
  * and rebuilding starts from the current state (as RE2 does), so memory stays bounded.
+ *
+ * Reading a unit in JavaScript costs a few nanoseconds, so the walk avoids the units whose
+ * reading cannot change its state: a state that every unit leads back to ends the walk (STOP),
+ * and from a state that every unit but `/` leads back to (SKIP: inside a room ID, a transaction
+ * ID, a `.*` or `[^/]+` segment) the walk jumps to the next `/` with a native search. The line
+ * terminators also leave such states (`.` does not match them), so the jump is taken only for
+ * inputs without any, which request paths are.
  */
 import { ClosureWalker, Nfa, type Closure } from './dfa-nfa.ts';
-import { ALPHABET, type RegexNode } from './dfa-regex.ts';
+import { ALPHABET, LS_SYMBOL, type RegexNode } from './dfa-regex.ts';
+
+/** State kinds: walk on; stop (the answer is settled); skip to the next `/`. */
+const NORMAL = 0;
+const STOP = 1;
+const SKIP = 2;
+/** Symbols of `/` and the line terminators, which `.` does not match (LS_SYMBOL: U+2028 and U+2029). */
+const BREAK_SYMBOLS = [47, 10, 13, LS_SYMBOL];
+const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
 
 interface StateData {
   readonly consuming: readonly number[];
@@ -20,6 +35,11 @@ interface StateData {
   readonly accepted: readonly number[];
   /** The state for position 0 (where `^` holds). */
   readonly initial: boolean;
+}
+
+/** The identity of a state: equal keys, same state. */
+function stateKey(d: StateData): string {
+  return `${d.initial ? 'I' : ''}${d.consuming.join(',')}|${d.eolWaiting.join(',')}|${d.accepted.join(',')}`;
 }
 
 /** Options of a LazyDfa. */
@@ -47,7 +67,13 @@ export class LazyDfa<T> {
   private readonly width: number;
   /** Every UTF-16 code unit → its symbol class, so the walk needs no branch per unit. */
   private readonly unitClass: Uint8Array;
-  private readonly terminal: Uint8Array;
+  /** Per state id: NORMAL, STOP or SKIP (see those). */
+  private readonly kind: Uint8Array;
+  /**
+   * Per symbol class: 1 when its every unit is `/` or a line terminator (`.` matches none of
+   * those, so they are where states such as the one inside a `.*` or `[^/]+` segment change).
+   */
+  private readonly breaks: Uint8Array;
   private states: StateData[] = [];
   /** Answer per state id, dense (holes would make V8 keep it as a slow dictionary). */
   private readonly results: (T | undefined)[];
@@ -69,7 +95,8 @@ export class LazyDfa<T> {
     this.unitClass[0x2028] = this.unitClass[0x2029] = this.classOf[128]!;
     this.results = new Array<T | undefined>(this.maxStates).fill(undefined);
     this.trans = new Int32Array(this.maxStates * this.width).fill(-1);
-    this.terminal = new Uint8Array(this.maxStates);
+    this.kind = new Uint8Array(this.maxStates);
+    this.breaks = this.breakingClasses();
     for (let r = 0; r < nodes.length; r++) {
       const c = this.walker.begin();
       this.walker.add(c, this.nfa.starts[r]!, false, false);
@@ -88,22 +115,38 @@ export class LazyDfa<T> {
 
   /** The answer for `input`: `result` of the ids of every regex whose `test(input)` is true. */
   run(input: string): T {
-    // `trans` holds state offsets (id × width): -1 = not built yet, <= -2 = a terminal state
-    // at offset -t - 2 (its answer can no longer change: stop reading).
+    // `trans` holds state offsets (id × width): -1 = not built yet, <= -2 = a state of a special
+    // kind (see `kind`) at offset -t - 2, which the walk may stop at or skip ahead from.
     const trans = this.trans;
     const unitClass = this.unitClass;
     let o = 0;
+    let plain = -1; // 1 when the input has no line terminator, 0 when it has, -1 not known yet
     for (let i = 0, n = input.length; i < n; i++) {
       const k = unitClass[input.charCodeAt(i)]!;
       const t = trans[o + k]!;
-      if (t >= 0) o = t;
-      else if (t === -1) {
-        const id = this.step(o / this.width, k);
+      if (t >= 0) {
+        o = t;
+        continue;
+      }
+      let id: number;
+      if (t === -1) {
+        id = this.step(o / this.width, k);
         o = id * this.width;
-        if (this.terminal[id] === 1) break;
       } else {
         o = -t - 2;
-        break;
+        id = o / this.width;
+      }
+      const kind = this.kind[id];
+      if (kind === STOP) break;
+      if (kind === SKIP) {
+        // Every unit but `/` and the line terminators leads back here: resume at the next `/`,
+        // found natively, when the input has no line terminator (request paths have none).
+        if (plain < 0) plain = LINE_TERMINATOR.test(input) ? 0 : 1;
+        if (plain === 1) {
+          const slash = input.indexOf('/', i + 1);
+          if (slash < 0) break;
+          i = slash - 1;
+        }
       }
     }
     const s = o / this.width;
@@ -128,7 +171,7 @@ export class LazyDfa<T> {
       if (d.accepted.some((id) => id !== 0)) continue;
       const atEnd = this.endIds(s);
       if (atEnd.includes(0) && atEnd.length === 1) return false;
-      if (this.terminal[s] === 1 || !this.firstAlive(d)) continue;
+      if (this.kind[s] === STOP || !this.firstAlive(d)) continue;
       for (let k = 0; k < this.width; k++) {
         const t = this.trans[s * this.width + k]!;
         const next = t >= 0 ? t / this.width : t === -1 ? this.step(s, k) : (-t - 2) / this.width;
@@ -169,19 +212,46 @@ export class LazyDfa<T> {
 
   /** Builds (or finds) the successor of state `s` on symbol class `k`. */
   private step(s: number, k: number): number {
+    const next = this.successor(this.states[s]!, k);
+    const before = this.flushes;
+    const id = this.intern(next);
+    if (this.flushes === before) this.trans[s * this.width + k] = this.kind[id] !== NORMAL ? -(id * this.width) - 2 : id * this.width;
+    return id;
+  }
+
+  /** The state after `d` reads a unit of symbol class `k` (not interned). */
+  private successor(d: StateData, k: number): StateData {
     const sym = this.rep[k]!;
-    const d = this.states[s]!;
     const c = this.walker.begin();
     for (const q of d.consuming) {
       if (this.nfa.sets[q]![sym] === 1) this.walker.add(c, this.nfa.outs[q]![0]!, false, false);
     }
     const done = new Set(d.accepted);
     for (const r of this.injectable) if (!done.has(r)) this.walker.add(c, this.nfa.starts[r]!, false, false);
-    const next = this.makeState(c, d.accepted, false);
-    const before = this.flushes;
-    const id = this.intern(next);
-    if (this.flushes === before) this.trans[s * this.width + k] = this.terminal[id] === 1 ? -(id * this.width) - 2 : id * this.width;
-    return id;
+    return this.makeState(c, d.accepted, false);
+  }
+
+  /**
+   * STOP when every unit leads from `d` back to `d` (its answer is settled: the walk stops),
+   * SKIP when every unit but `/` and the line terminators does (the walk jumps to the next
+   * `/`), else NORMAL. Worked out once per state, when it is built; it spares the walk the
+   * segments no regex looks into (room IDs, transaction IDs) and the tails after a settled answer.
+   */
+  private kindOf(d: StateData, key: string): number {
+    let loopsOnAll = true;
+    for (let k = 0; k < this.width; k++) {
+      if (stateKey(this.successor(d, k)) === key) continue;
+      if (this.breaks[k] === 0) return NORMAL;
+      loopsOnAll = false;
+    }
+    return loopsOnAll ? STOP : SKIP;
+  }
+
+  /** The classes whose every unit is `/` or a line terminator (see `breaks`). */
+  private breakingClasses(): Uint8Array {
+    const breaks = new Uint8Array(this.width).fill(1);
+    for (let sym = 0; sym < ALPHABET; sym++) if (!BREAK_SYMBOLS.includes(sym)) breaks[this.classOf[sym]!] = 0;
+    return breaks;
   }
 
   /** A state from a closure; NFA states of regexes that have already matched are dropped. */
@@ -198,23 +268,21 @@ export class LazyDfa<T> {
   }
 
   private intern(d: StateData): number {
-    const key = `${d.initial ? 'I' : ''}${d.consuming.join(',')}|${d.eolWaiting.join(',')}|${d.accepted.join(',')}`;
+    const key = stateKey(d);
     const known = this.index.get(key);
     if (known !== undefined) return known;
     if (this.states.length >= this.maxStates) this.flush();
     const id = this.states.length;
     this.states.push(d);
     this.index.set(key, id);
-    const done = new Set(d.accepted);
-    const pending = this.injectable.some((r) => !done.has(r));
-    this.terminal[id] = d.consuming.length === 0 && d.eolWaiting.length === 0 && !pending ? 1 : 0;
+    this.kind[id] = this.kindOf(d, key);
     return id;
   }
 
   private flush(): void {
     this.flushes++;
     this.trans.fill(-1);
-    this.terminal.fill(0);
+    this.kind.fill(NORMAL);
     this.states = [];
     this.results.fill(undefined);
     this.index.clear();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LazyDfa } from '../../routing/dfa.ts';
 import { parseRegex } from '../../routing/dfa-regex.ts';
+import { Prng } from './property-gen.ts';
 
 const TRICKY = [
   '^/a$', 'a', '^$', '$', '^', '$^', 'a$|^b', '^(a|ab)(c|bcd)$', '(a*)*b', '^a{2,3}$', 'a{0}b', 'b{2,}$', 'x?y??z*?',
@@ -78,6 +79,38 @@ test('catalogue-shaped paths', () => {
   assert.equal(dfa.run('/_matrix/client/r0/rooms/!a:b/initialSync'), '2');
   assert.equal(dfa.run('/_matrix/client/r0/rooms/!a/b/initialSync'), '');
   assert.equal(dfa.run('/_matrix/client/r0/rooms/\u2028/initialSync'), '2');
+});
+
+test('segments the walk skips: a line terminator inside one still ends `.*` (as RegExp has it)', () => {
+  const srcs = ['^/_matrix/client/(r0|v3)/rooms/.*/send', '^/_matrix/client/(r0|v3)/rooms/[^/]+/messages$', '^/r/.*$', '^/r/[^/]*/x'];
+  const dfa = dfaFor(srcs);
+  const res = srcs.map((s) => new RegExp(s));
+  for (const s of ['/_matrix/client/v3/rooms/!abcdefgh:example.org/send/m.room.message/txn1', '/_matrix/client/v3/rooms/!abcd\nefgh:example.org/send/m',
+    '/_matrix/client/v3/rooms/!abcdefgh:exa\rmple.org/send', '/_matrix/client/v3/rooms/!abcd\u2028efgh/send', '/_matrix/client/v3/rooms/!abcd\u2029/send',
+    '/_matrix/client/v3/rooms/!abc\n/messages', '/_matrix/client/v3/rooms/!abcdefgh:example.org/messages', '/r/abcdefgh', '/r/abcd\nefgh',
+    '/r/abcdefgh/x', '/r/abcd\nefgh/x', '/r/abcdefgh\u2028']) {
+    assert.equal(dfa.run(s), expected(res, s), JSON.stringify(s));
+  }
+});
+
+test('long catalogue-shaped paths with random segments agree with RegExp (seeded)', () => {
+  const srcs = ['^/_matrix/client/(api/v1|r0|v3|unstable)/rooms/.*/(send|state|redact)', '^/_matrix/client/(r0|v3|unstable)/rooms/[^/]+/messages$',
+    '^/_matrix/client/(r0|v3)/rooms/[^/]+/initialSync$', '^/_matrix/client/(r0|v3|unstable)/user/.*/filter(/|$)', '^/_matrix/federation/v1/send/', '^/_matrix/client/v3/sync$'];
+  const dfa = dfaFor(srcs);
+  const res = srcs.map((s) => new RegExp(s));
+  const rng = new Prng(7);
+  const units = ['a', 'Z', '9', '!', ':', '%', '.', '$', '/', '\n', '\r', '\u2028', '\u2029', 'é', '_', '-'];
+  const heads = ['/_matrix/client/v3/rooms/', '/_matrix/client/r0/rooms/', '/_matrix/client/v3/user/', '/_matrix/federation/v1/send/', '/_matrix/client/v3/sync'];
+  const tails = ['/send/m.room.message/', '/messages', '/initialSync', '/filter', '/filter/1', '/state/x/', '', '/'];
+  const segment = (): string => {
+    let s = '';
+    for (let i = rng.below(40); i > 0; i--) s += rng.chance(0.9) ? units[rng.below(3)] : rng.pick(units);
+    return s;
+  };
+  for (let n = 0; n < 20_000; n++) {
+    const s = rng.pick(heads) + segment() + rng.pick(tails) + segment();
+    assert.equal(dfa.run(s), expected(res, s), JSON.stringify(s));
+  }
 });
 
 test('regexes outside the subset are refused (they fall back to RegExp)', () => {
