@@ -18,7 +18,7 @@
  * inputs without any, which request paths are.
  */
 import { ClosureWalker, Nfa, type Closure } from './dfa-nfa.ts';
-import { ALPHABET, LS_SYMBOL, type RegexNode } from './dfa-regex.ts';
+import { ALPHABET, LS_SYMBOL, symbolOf, type RegexNode } from './dfa-regex.ts';
 
 /** State kinds: walk on; stop (the answer is settled); skip to the next `/`. */
 const NORMAL = 0;
@@ -90,9 +90,8 @@ export class LazyDfa<T> {
     this.maxStates = Math.max(2, opts.maxStates ?? 4096);
     this.classOf = this.symbolClasses();
     this.width = this.rep.length;
-    this.unitClass = new Uint8Array(0x10000).fill(this.classOf[129]!);
-    this.unitClass.set(this.classOf.subarray(0, 128));
-    this.unitClass[0x2028] = this.unitClass[0x2029] = this.classOf[128]!;
+    this.unitClass = new Uint8Array(0x10000);
+    for (let unit = 0; unit < 0x10000; unit++) this.unitClass[unit] = this.classOf[symbolOf(unit)]!;
     this.results = new Array<T | undefined>(this.maxStates).fill(undefined);
     this.trans = new Int32Array(this.maxStates * this.width).fill(-1);
     this.kind = new Uint8Array(this.maxStates);
