@@ -35,7 +35,7 @@ function wireCaches(bus: Bus): Caches {
     toDeviceAcked: new Map(),
     syncRooms: new Map(),
     windows: new RoomWindows(),
-    filters: new Map(),
+    filters: new InvalidatingCache(10_000, Infinity),
   };
   bus.onInvalidate('tokens', () => caches.tokens.clear());
   bus.onInvalidate('one_time_keys', (k) => caches.oneTimeKeys.invalidate(k));

@@ -38,9 +38,10 @@ export interface Caches {
   /**
    * Parsed sync filters: inline ones by their JSON text, stored ones by `user|filter_id` (a stored
    * filter never changes: the API has no update or delete), so a long-polling client's filter is
-   * neither re-validated nor re-read on every request. Treated as read-only.
+   * neither re-validated nor re-read on every request; at most 10,000, never expiring. Treated
+   * as read-only.
    */
-  readonly filters: Map<string, Filter>;
+  readonly filters: InvalidatingCache<Filter>;
 }
 
 /** One process's services. */

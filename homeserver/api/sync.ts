@@ -22,18 +22,11 @@ export function syncRoutes(hs: Homeserver): RouteDef[] {
   ];
 }
 
-const FILTERS = 10_000;
-
 /** A sync filter, parsed once per distinct text or stored ID (Caches.filters). */
 async function loadFilter(hs: Homeserver, userId: string, raw: string | null): Promise<Filter> {
   if (!raw) return {};
   const key = raw.startsWith('{') ? raw : `${userId}|${raw}`;
-  const hit = hs.caches.filters.get(key);
-  if (hit) return hit;
-  const filter = await parseOrLoadFilter(hs, userId, raw);
-  if (hs.caches.filters.size >= FILTERS) hs.caches.filters.delete(hs.caches.filters.keys().next().value!);
-  hs.caches.filters.set(key, filter);
-  return filter;
+  return hs.caches.filters.get(key, () => parseOrLoadFilter(hs, userId, raw));
 }
 
 async function parseOrLoadFilter(hs: Homeserver, userId: string, raw: string): Promise<Filter> {
