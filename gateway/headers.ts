@@ -20,7 +20,8 @@ export function keptRequestHeaders(routed: ReadonlySet<string>): ReadonlySet<str
   return new Set([...routed, ...FORWARDING_HEADERS]);
 }
 
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+/** Hop-by-hop response fields (RFC 9110 section 7.6.1): never forwarded to the client. */
+export const DROP_RESPONSE: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 const lowerCache = new Map<string, string>();
 

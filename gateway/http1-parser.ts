@@ -12,6 +12,7 @@
  * own workers, which this small state machine covers. Body slices handed to `onBody` are views
  * of the caller's buffer, valid only during the call.
  */
+import { DROP_RESPONSE } from './headers.ts';
 import { fieldList } from './http1-request.ts';
 
 /** The head of one upstream response, as bytes. */
@@ -246,15 +247,20 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 const FieldKind = { Other: 0, ContentLength: 1, TransferEncoding: 2, Connection: 3, HopByHop: 4 } as const;
 type FieldKind = (typeof FieldKind)[keyof typeof FieldKind];
 
-/** Lower-case names with their kinds, by length (RFC 9110 section 7.6.1's hop-by-hop fields). */
-const NAMED: ReadonlyMap<number, readonly (readonly [string, FieldKind])[]> = new Map([
-  [14, [['content-length', FieldKind.ContentLength]]],
-  [17, [['transfer-encoding', FieldKind.TransferEncoding]]],
-  [10, [['connection', FieldKind.Connection], ['keep-alive', FieldKind.HopByHop]]],
-  [16, [['proxy-connection', FieldKind.HopByHop]]],
-  [2, [['te', FieldKind.HopByHop]]],
-  [7, [['trailer', FieldKind.HopByHop], ['upgrade', FieldKind.HopByHop]]],
-]);
+/**
+ * Lower-case names with their kinds, by length: Content-Length, and the hop-by-hop fields the
+ * proxy drops from responses (headers.ts DROP_RESPONSE, the one list both response paths use).
+ */
+const NAMED: ReadonlyMap<number, readonly (readonly [string, FieldKind])[]> = (() => {
+  const special: Record<string, FieldKind> = { 'transfer-encoding': FieldKind.TransferEncoding, connection: FieldKind.Connection };
+  const byLength = new Map<number, [string, FieldKind][]>([[14, [['content-length', FieldKind.ContentLength]]]]);
+  for (const name of DROP_RESPONSE) {
+    const list = byLength.get(name.length) ?? [];
+    list.push([name, special[name] ?? FieldKind.HopByHop]);
+    byLength.set(name.length, list);
+  }
+  return byLength;
+})();
 
 /** The kind of the field whose (token) name is `buf[at, at+len)`, compared case-insensitively. */
 function fieldKind(buf: Buffer, at: number, len: number): FieldKind {
