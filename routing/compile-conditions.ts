@@ -50,15 +50,11 @@ function isSeparator(c: number): boolean {
 
 /**
  * Where the raw value of the first `name=value` item starts (index into `query`), or -1 when no
- * item carries that name. Fast path: the first occurrence of `name` at an item start followed
- * by `=` is the answer unless an earlier item's name might decode to `name`, which needs a `%`
- * or `+` before it; so only when one of those appears is every name decoded.
+ * item carries that name; `coded` is firstCoded(query, …). Fast path: the first occurrence of
+ * `name` at an item start followed by `=` is the answer unless an earlier item's name might
+ * decode to `name`, which needs a `%` or `+` before it; so only when one of those appears is
+ * every name decoded.
  */
-export function findParam(query: string, name: string): number {
-  return findParamFrom(query, name, firstCoded(query, name));
-}
-
-/** findParam given `coded`, firstCoded(query, name). */
 function findParamFrom(query: string, name: string, coded: number): number {
   const len = name.length;
   let at = query.indexOf(name);
@@ -76,24 +72,25 @@ function findParamFrom(query: string, name: string, coded: number): number {
  */
 let memoReq: RouteRequest | null = null;
 let memoPct = 0;
-/** The memoised query's first `;`, -1 when none, -2 until valueEnd first asks. */
+/** The memoised query's first `;`, -1 when none, -2 until semiOf first asks. */
 let memoSemi = -2;
 
 /**
- * Index of the first character of `query` that could make an item name decode to `name`: a
- * `%` always, a `+` only when `name` holds a space (`+` decodes to one); its length when none.
+ * Index of the first character of `query` that could make an item name decode to a name with
+ * a space (`spaced`) or without: a `%` always, a `+` only for a spaced name (`+` decodes to a
+ * space); its length when none.
  */
-function firstCoded(query: string, name: string): number {
+function firstCoded(query: string, spaced: boolean): number {
   const n = query.length;
   const pct = query.indexOf('%');
-  const plus = name.indexOf(' ') < 0 ? -1 : query.indexOf('+');
+  const plus = spaced ? query.indexOf('+') : -1;
   return Math.min(pct < 0 ? n : pct, plus < 0 ? n : plus);
 }
 
-/** firstCoded(req.query, name), with the `%` search memoised per request object. */
-function codedOf(req: RouteRequest, name: string, spaced: boolean): number {
+/** firstCoded(req.query, spaced), with the `%` search memoised per request object. */
+function codedOf(req: RouteRequest, spaced: boolean): number {
   const query = req.query;
-  if (spaced) return firstCoded(query, name);
+  if (spaced) return firstCoded(query, true);
   if (req !== memoReq) {
     const pct = query.indexOf('%');
     memoPct = pct < 0 ? query.length : pct;
@@ -105,12 +102,12 @@ function codedOf(req: RouteRequest, name: string, spaced: boolean): number {
 
 /** First `;` of `req.query` (-1 when none), memoised per request object. */
 function semiOf(req: RouteRequest): number {
-  if (req !== memoReq) codedOf(req, '', false);
+  if (req !== memoReq) codedOf(req, false);
   if (memoSemi === -2) memoSemi = req.query.indexOf(';');
   return memoSemi;
 }
 
-/** findParam for queries where names may be form-encoded: decode each name that needs it. */
+/** findParamFrom for queries where names may be form-encoded: decode each name that needs it. */
 function findParamSlow(query: string, name: string): number {
   const n = query.length;
   let i = 0;
@@ -134,12 +131,7 @@ function findParamSlow(query: string, name: string): number {
   return -1;
 }
 
-/** End (exclusive) of the value that starts at `start`. */
-export function valueEnd(query: string, start: number): number {
-  return valueEndWith(query, start, query.indexOf(';'));
-}
-
-/** valueEnd given the query's first `;` (-1 when none): `;` is rare, so most values end at the next `&`. */
+/** End (exclusive) of the value that starts at `start`, given the query's first `;` (-1 when none): `;` is rare, so most values end at the next `&`. */
 function valueEndWith(query: string, start: number, firstSemi: number): number {
   const n = query.length;
   const amp = query.indexOf('&', start);
@@ -156,11 +148,6 @@ function emptyAt(query: string, at: number): boolean {
   return at >= query.length || isSeparator(query.charCodeAt(at));
 }
 
-/** The decoded first value of query parameter `name`, or undefined when it is absent. */
-export function queryValue(query: string, name: string): string | undefined {
-  const at = findParam(query, name);
-  return at < 0 ? undefined : formDecode(query.slice(at, valueEnd(query, at)));
-}
 
 /** A header's value as one string (arrays joined with ", "), or undefined when absent. */
 export function headerString(req: RouteRequest, lowerName: string): string | undefined {
@@ -194,7 +181,7 @@ function valueTest(cond: ValueCondition): ValueTest {
 export function queryPredicate(name: string, cond: ValueCondition): RequestPredicate {
   const spaced = name.indexOf(' ') >= 0;
   // One closure per condition kind: the kind is settled here, not compared per request.
-  const at = (req: RouteRequest): number => findParamFrom(req.query, name, codedOf(req, name, spaced));
+  const at = (req: RouteRequest): number => findParamFrom(req.query, name, codedOf(req, spaced));
   switch (cond) {
     case 'present': return (req) => at(req) >= 0;
     case 'absent': return (req) => at(req) < 0;
@@ -212,7 +199,11 @@ export function queryPredicate(name: string, cond: ValueCondition): RequestPredi
     return (req) => rawEquals(req, at(req), expected);
   }
   const holds = valueTest(cond);
-  return (req) => holds(queryValue(req.query, name));
+  return (req) => {
+    const i = at(req);
+    const query = req.query;
+    return holds(i < 0 ? undefined : formDecode(query.slice(i, valueEndWith(query, i, semiOf(req)))));
+  };
 }
 
 /** True when the value starting at `at` decodes to `expected`; compared in place when it needs no decoding. */
