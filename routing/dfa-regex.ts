@@ -13,7 +13,9 @@
 /** Input symbols: code units 0–127 are themselves, U+2028/U+2029 are 128, every other unit is 129. */
 export const ALPHABET = 130;
 /** The input symbol of U+2028 and U+2029, the line terminators beyond ASCII. */
-export const LS_SYMBOL = 128;
+const LS_SYMBOL = 128;
+/** The symbols of the line terminators, the units `.` does not match: \n, \r, U+2028/U+2029. */
+export const LINE_TERMINATOR_SYMBOLS: readonly number[] = [10, 13, LS_SYMBOL];
 const OTHER_SYMBOL = 129;
 
 /** Maps a UTF-16 code unit to its input symbol. */
@@ -129,7 +131,7 @@ class Parser {
       case '$':
         return { kind: 'end' };
       case '.':
-        return { kind: 'chars', set: setOf((s) => s !== 10 && s !== 13 && s !== LS_SYMBOL) };
+        return { kind: 'chars', set: setOf((s) => !LINE_TERMINATOR_SYMBOLS.includes(s)) };
       case '(':
         return this.group();
       case '[':

@@ -18,14 +18,15 @@
  * inputs without any, which request paths are.
  */
 import { ClosureWalker, Nfa, type Closure } from './dfa-nfa.ts';
-import { ALPHABET, LS_SYMBOL, symbolOf, type RegexNode } from './dfa-regex.ts';
+import { ALPHABET, LINE_TERMINATOR_SYMBOLS, symbolOf, type RegexNode } from './dfa-regex.ts';
 
 /** State kinds: walk on; stop (the answer is settled); skip to the next `/`. */
 const NORMAL = 0;
 const STOP = 1;
 const SKIP = 2;
-/** Symbols of `/` and the line terminators, which `.` does not match (LS_SYMBOL: U+2028 and U+2029). */
-const BREAK_SYMBOLS = [47, 10, 13, LS_SYMBOL];
+/** Symbols of `/` and the line terminators, which `.` does not match. */
+const BREAK_SYMBOLS = [47, ...LINE_TERMINATOR_SYMBOLS];
+/** The units of LINE_TERMINATOR_SYMBOLS, for one native test of a whole input. */
 const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
 
 interface StateData {
