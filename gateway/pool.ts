@@ -15,8 +15,11 @@ import { QuietTime, SWEEP_MS } from './quiet.ts';
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-/** Pools with open connections, for the inactivity sweep (gateway/quiet.ts). */
-const pools = new Set<ConnectionPool>();
+/**
+ * Every open upstream connection, idle and busy, of every pool (including pools a reload
+ * dropped while they had busy connections), for the inactivity sweep (gateway/quiet.ts).
+ */
+const connections = new Set<UpstreamConnection>();
 let sweeper: NodeJS.Timeout | null = null;
 
 function startSweeper(): void {
@@ -24,10 +27,7 @@ function startSweeper(): void {
 }
 
 function sweepConnections(): void {
-  for (const pool of pools) {
-    if (pool.all.size === 0) pools.delete(pool); // connect() adds it back
-    for (const conn of pool.all) conn.sweep();
-  }
+  for (const conn of connections) conn.sweep();
 }
 
 /** Where a server listens: TCP host/port or a unix socket path. */
@@ -149,8 +149,6 @@ export interface PoolOptions {
 export class ConnectionPool {
   readonly target: Target;
   private readonly idle: UpstreamConnection[] = [];
-  /** Every open connection (idle and busy), for the inactivity sweep. */
-  readonly all = new Set<UpstreamConnection>();
   options: PoolOptions;
   /** Open connections (idle + busy), for /status. */
   open = 0;
@@ -177,8 +175,7 @@ export class ConnectionPool {
     socket.once('connect', onConnect);
     this.open++;
     conn = new UpstreamConnection(this, socket);
-    this.all.add(conn);
-    pools.add(this);
+    connections.add(conn);
     startSweeper();
     return conn;
   }
@@ -195,7 +192,7 @@ export class ConnectionPool {
   /** Bookkeeping for a connection whose socket closed. */
   closed(conn: UpstreamConnection): void {
     this.open--;
-    this.all.delete(conn);
+    connections.delete(conn);
     const i = this.idle.lastIndexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
   }
