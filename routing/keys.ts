@@ -145,11 +145,7 @@ const nginxAccessTokenStart = paramStart('access_token', true);
  */
 export function accessToken(req: RouteRequest): string | null {
   const auth = headerValue(req, 'authorization');
-  if (auth !== null) {
-    if (auth.length < 8 || !startsWithFolded(auth, 0, 'bearer ')) return null;
-    const token = auth.slice(7).trim();
-    return token === '' ? null : token;
-  }
+  if (auth !== null) return bearerToken(auth);
   const q = req.query;
   const at = accessTokenStart(q);
   if (at < 0) return null;
@@ -157,52 +153,73 @@ export function accessToken(req: RouteRequest): string | null {
   return end > at ? percentDecode(q.slice(at, end)) : null;
 }
 
+/** The token of an `Authorization: Bearer <token>` value (scheme case-insensitive), or null. */
+function bearerToken(auth: string): string | null {
+  if (auth.length < 8 || !startsWithFolded(auth, 0, 'bearer ')) return null;
+  const token = auth.slice(7).trim();
+  return token === '' ? null : token;
+}
+
 /**
- * The localpart field of a Synapse token `syt_<unpadded base64 localpart>_<random>_<crc>`
- * (synapse/handlers/auth.py `generate_access_token`), left in its base64 form because that is
- * what the workers.md nginx maps hash; null when `token` is not of that shape.
+ * Where the localpart field of a Synapse token `syt_<unpadded base64 localpart>_<random>_<crc>`
+ * (synapse/handlers/auth.py `generate_access_token`) ends, for a token that starts at `at` of
+ * `s`: the index of the `_` that closes a non-empty field before `end`, or -1 when the text
+ * there is not of that shape. The one reader of the `syt_` shape; callers slice the field.
+ */
+function sytFieldEnd(s: string, at: number, end: number): number {
+  if (!s.startsWith('syt_', at)) return -1;
+  const close = s.indexOf('_', at + 4);
+  return close > at + 4 && close < end ? close : -1;
+}
+
+/**
+ * The localpart field of a `syt_` token, left in its base64 form because that is what the
+ * workers.md nginx maps hash; null when `token` is not of that shape.
  */
 export function sytLocalpart(token: string): string | null {
-  if (!token.startsWith('syt_')) return null;
-  const end = token.indexOf('_', 4);
-  return end > 4 ? token.slice(4, end) : null;
+  const close = sytFieldEnd(token, 0, token.length);
+  return close < 0 ? null : token.slice(4, close);
 }
 
 /**
  * The localpart field of a `syt_` token that starts at `at` of `s` and ends before `end`, when
  * no `%` precedes the field's closing `_` (so decoding could not change it); null otherwise (the
- * caller then takes the general path). Reads the field in place: no copy of the token.
+ * caller then decodes the token). Reads the field in place: no copy of the token.
  */
 function sytFieldAt(s: string, at: number, end: number): string | null {
-  if (!s.startsWith('syt_', at)) return null;
-  const close = s.indexOf('_', at + 4);
-  if (close <= at + 4 || close >= end) return null;
+  const close = sytFieldEnd(s, at, end);
+  if (close < 0) return null;
   for (let i = at + 4; i < close; i++) if (s.charCodeAt(i) === 37) return null;
   return s.slice(at + 4, close);
+}
+
+/** token_user of a whole token: its syt_ localpart field, else the token itself. */
+function userOfToken(token: string | null): string | null {
+  return token === null ? null : sytLocalpart(token) ?? token;
 }
 
 /**
  * token_user: the syt_ localpart field of the access token, else the whole token (MAS `mat_`,
  * guest macaroons `MDAx…`, appservice tokens); null without a token. DESIGN.md "Key extractors".
+ * The token is found once (as accessToken finds it); the usual shapes, `Bearer syt_…` and
+ * `access_token=syt_…`, are read in place without copying or decoding the token.
  */
 export function tokenUser(req: RouteRequest): string | null {
-  // The usual shapes, read in place: `Bearer syt_…` and `access_token=syt_…`.
   const auth = headerValue(req, 'authorization');
   if (auth !== null) {
     if (auth.startsWith('Bearer ')) {
       const user = sytFieldAt(auth, 7, auth.length);
       if (user !== null) return user;
     }
-  } else {
-    const q = req.query;
-    const at = accessTokenStart(q);
-    if (at < 0) return null;
-    const user = sytFieldAt(q, at, valueEnd(q, at));
-    if (user !== null) return user;
+    return userOfToken(bearerToken(auth));
   }
-  const token = accessToken(req);
-  if (token === null) return null;
-  return sytLocalpart(token) ?? token;
+  const q = req.query;
+  const at = accessTokenStart(q);
+  if (at < 0) return null;
+  const end = valueEnd(q, at);
+  const user = sytFieldAt(q, at, end);
+  if (user !== null) return user;
+  return end > at ? userOfToken(percentDecode(q.slice(at, end))) : null;
 }
 
 /** Mirrors the map regex `syt_(?<username>.*?)_.*` (unanchored): the text after the first marker up to the next `_`. */
@@ -231,10 +248,8 @@ export function nginxTokenUser(req: RouteRequest): string | null {
   const end = valueEnd(q, at);
   if (end === at) return null;
   // The usual place, read in place: the value starts with `syt_` and its `_` closes the field.
-  if (q.startsWith('syt_', at)) {
-    const close = q.indexOf('_', at + 4);
-    if (close >= 0 && close < end) return close > at + 4 ? q.slice(at + 4, close) : null;
-  }
+  const close = sytFieldEnd(q, at, end);
+  if (close >= 0) return q.slice(at + 4, close);
   const arg = q.slice(at, end);
   const user = mapUsername(arg, 'syt_');
   return user === null ? arg : user || null;
