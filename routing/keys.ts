@@ -379,6 +379,25 @@ function queryExtractor(name: string, nginx: boolean): KeyExtractor {
 }
 
 /**
+ * Lower-case names of the request headers the extractor for `spec` reads: token and origin
+ * keys read Authorization, client addresses X-Forwarded-For (behind trusted proxies). The data
+ * plane keeps only the headers some extractor, condition or denial reads (RoutingTable.headerNames).
+ */
+export function keyHeaderNames(spec: KeySpec): string[] {
+  if (typeof spec === 'string') {
+    switch (spec) {
+      case 'token_user': return ['authorization'];
+      case 'federation_origin': return ['authorization', 'x-forwarded-for'];
+      case 'source_ip': return ['x-forwarded-for'];
+      case 'room_id':
+      case 'path': return [];
+    }
+  }
+  if ('header' in spec) return [spec.header.toLowerCase()];
+  return 'cookie' in spec ? ['cookie'] : [];
+}
+
+/**
  * Builds the extractor for one routes.yaml `key`. Trusted proxies are parsed here, once, so a
  * bad CIDR fails at load time with the CIDR named.
  */

@@ -10,7 +10,7 @@ import { createBalancer } from './balancers/index.ts';
 import { catalogueFor } from './catalogue/index.ts';
 import { CidrSet } from './cidr.ts';
 import { compilePaths, type CompileOptions, type PathMatcher } from './compile.ts';
-import { createKeyExtractor } from './keys.ts';
+import { createKeyExtractor, keyHeaderNames } from './keys.ts';
 import { denyReason, type ListenerKind } from './security.ts';
 import type { Balancer, CompiledRoute, Decision, KeyExtractor, RouteRequest, ServerState, ServerStateStore } from './types.ts';
 
@@ -66,7 +66,6 @@ export function defaultServerStore(): ServerStateStore {
 /** How a route (or the default upstream) picks its server. */
 interface Picker {
   readonly balance: Balance;
-  readonly policy: PolicyName;
   readonly key: KeySpec | null;
   readonly extractKey: KeyExtractor | null;
   readonly balancer: Balancer;
@@ -85,24 +84,19 @@ function keyOf(balance: Balance): KeySpec | null {
   return 'key' in balance ? balance.key : null;
 }
 
-/** Header names a key reads (token and origin keys read Authorization; client IPs X-Forwarded-For). */
-function keyHeaders(key: KeySpec | null): string[] {
-  if (key === null) return [];
-  if (key === 'token_user') return ['authorization'];
-  if (key === 'federation_origin') return ['authorization', 'x-forwarded-for'];
-  if (key === 'source_ip') return ['x-forwarded-for'];
-  if (typeof key === 'string') return [];
-  if ('header' in key) return [key.header.toLowerCase()];
-  return 'cookie' in key ? ['cookie'] : [];
+/** Header names the key of `balance` reads (none without a key). */
+function keyHeaderNamesOf(balance: Balance): string[] {
+  const key = keyOf(balance);
+  return key === null ? [] : keyHeaderNames(key);
 }
 
 /** Every header name decide() may read for `config` (the data plane keeps only these per request). */
 function headerNamesOf(config: RoutesConfig): ReadonlySet<string> {
   // Denials read X-Forwarded-For (admin allow list behind trusted proxies).
   const names = new Set<string>(['authorization', 'x-forwarded-for']);
-  for (const up of Object.values(config.upstreams)) for (const n of keyHeaders(keyOf(up.balance))) names.add(n);
+  for (const up of Object.values(config.upstreams)) for (const n of keyHeaderNamesOf(up.balance)) names.add(n);
   for (const r of config.routes) {
-    if (r.balance) for (const n of keyHeaders(keyOf(r.balance))) names.add(n);
+    if (r.balance) for (const n of keyHeaderNamesOf(r.balance)) names.add(n);
     for (const n of Object.keys(r.match.headers ?? {})) names.add(n.toLowerCase());
   }
   return names;
@@ -128,7 +122,7 @@ export function compileTable(config: RoutesConfig, opts: TableOptions = {}): Rou
     const balance = override ?? u.config.balance;
     const key = keyOf(balance);
     const extractKey = key === null ? null : createKeyExtractor(key, { trustedProxies, nginxCompat: balance.policy === 'nginx_hash' });
-    return { balance, policy: balance.policy, key, extractKey, balancer: override ? createBalancer(override, u.servers) : u.balancer };
+    return { balance, key, extractKey, balancer: override ? createBalancer(override, u.servers) : u.balancer };
   };
   const routes = config.routes.map((r, index): CompiledRoute => {
     const u = upstream(r.upstream, `route '${r.name}'`);
@@ -142,7 +136,7 @@ export function compileTable(config: RoutesConfig, opts: TableOptions = {}): Rou
   const trusted = new CidrSet(trustedProxies);
   // What decide needs per route, in one object shape for routes and the default upstream alike.
   const pickers: RoutePicker[] = routes.map((r) => ({ route: r, upstream: r.upstream, policy: r.balance.policy, extractKey: r.extractKey, balancer: r.balancer }));
-  const fallbackRoute: RoutePicker = { route: null, upstream: defaultUpstream.name, policy: fallback.policy, extractKey: fallback.extractKey, balancer: fallback.balancer };
+  const fallbackRoute: RoutePicker = { route: null, upstream: defaultUpstream.name, policy: fallback.balance.policy, extractKey: fallback.extractKey, balancer: fallback.balancer };
 
   const match = (req: RouteRequest): CompiledRoute | null => {
     const i = paths.match(req);
