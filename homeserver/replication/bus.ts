@@ -86,8 +86,17 @@ export class ReplicationBus {
   /** Announces a persisted row (after commit, before `finish`). */
   rdata(stream: StreamName, token: number, row: Record<string, unknown>): void {
     for (const l of this.#rowListeners) l(stream, row, token);
-    this.#o.notifier.buffer(stream, token, row);
     this.#send({ kind: 'RDATA', stream, instance: this.#o.instance, token, row });
+    this.#rowSeen(stream, token, row);
+  }
+
+  /**
+   * A row not yet readable: the notifier holds it until the safe position covers it, then the
+   * positions count it seen. In this order, since rowSeen may move the safe position at once,
+   * which releases the rows buffered so far.
+   */
+  #rowSeen(stream: StreamName, token: number, row: Record<string, unknown>): void {
+    this.#o.notifier.buffer(stream, token, row);
     this.#o.positions.rowSeen(stream, token);
   }
 
@@ -162,9 +171,9 @@ export class ReplicationBus {
     switch (cmd.kind) {
       case 'RDATA':
         for (const l of this.#rowListeners) l(cmd.stream, cmd.row, cmd.token);
+        // A late row is at or below the safe position, where rowSeen has nothing to count.
         if (cmd.token <= positions.safe(cmd.stream)) notifier.late(cmd.stream, cmd.token, cmd.row, positions.safe(cmd.stream));
-        else notifier.buffer(cmd.stream, cmd.token, cmd.row);
-        positions.rowSeen(cmd.stream, cmd.token);
+        else this.#rowSeen(cmd.stream, cmd.token, cmd.row);
         return;
       case 'POSITION': {
         const known = positions.get(cmd.stream, cmd.instance);
