@@ -51,7 +51,7 @@ export async function buildSync(hs: Homeserver, who: Requester, since: StreamTok
   const all = await membershipsFor(hs, who, to, hint);
   const allJoined = all.filter((m) => m.membership === 'join').map((m) => m.room_id);
   const memberships = all.filter((m) => roomAllowed(filter, m.room_id));
-  const joined = memberships.filter((m) => m.membership === 'join').map((m) => m.room_id);
+  const joined = allJoined.filter((r) => roomAllowed(filter, r));
   const range = (s: keyof StreamToken) => ({ from: from[s], to: to[s] });
   const [withEvents, typing, receipts, accountData] = await Promise.all([
     full ? Promise.resolve(new Set(joined)) : roomsWithEventsFor(hs, joined, from.events, to.events, hint),
@@ -78,7 +78,7 @@ export async function buildSync(hs: Homeserver, who: Requester, since: StreamTok
       leave[m.room_id] = await timelineAndState(hs, who, filter, { roomId: m.room_id, since: full ? 0 : from.events, upTo: m.stream_ordering, full: false, joined: false });
     }
   }
-  return { ...(await finish(hs, who, { from, to, full, joined, join, leave, invite, accountData })), allJoined };
+  return finish(hs, who, { from, to, full, joined, allJoined, join, leave, invite, accountData });
 }
 
 function ephemeralOf(roomId: string, typing: Map<string, string[]>, receipts: Map<string, unknown>, accountData: Map<string, { type: string; content: unknown }[]>) {
@@ -91,12 +91,12 @@ function ephemeralOf(roomId: string, typing: Map<string, string[]>, receipts: Ma
 }
 
 interface Parts {
-  from: StreamToken; to: StreamToken; full: boolean; joined: string[];
+  from: StreamToken; to: StreamToken; full: boolean; joined: string[]; allJoined: string[];
   join: Record<string, unknown>; leave: Record<string, unknown>; invite: Record<string, unknown>;
   accountData: Map<string, { type: string; content: unknown }[]>;
 }
 
-async function finish(hs: Homeserver, who: Requester, p: Parts): Promise<Omit<SyncResult, 'allJoined'>> {
+async function finish(hs: Homeserver, who: Requester, p: Parts): Promise<SyncResult> {
   const range = (s: keyof StreamToken) => ({ from: p.full && s !== 'to_device' ? 0 : p.from[s], to: p.to[s] });
   const device = `${who.userId}|${who.deviceId}`;
   const acked = hs.caches.toDeviceAcked.get(device) ?? 0;
@@ -120,5 +120,5 @@ async function finish(hs: Homeserver, who: Requester, p: Parts): Promise<Omit<Sy
     device_one_time_keys_count: otk,
   };
   const empty = Object.keys(p.join).length + Object.keys(p.leave).length + Object.keys(p.invite).length + toDevice.length + presence.length + changed.length + body.account_data.events.length === 0;
-  return { body, empty, joinedRooms: p.joined };
+  return { body, empty, joinedRooms: p.joined, allJoined: p.allJoined };
 }
