@@ -45,6 +45,10 @@ export class WriterIdGen {
   #epoch = 0;
   /** For each write allocating its own IDs: the highest ID seen when it began (a lower bound). */
   readonly #unknown: number[] = [];
+  /**
+   * The highest ID this writer has seen: its own (from allocation on, so in-flight IDs count), or
+   * read from the sequence, or heard from another writer and claimed while idle.
+   */
   #maxSeen = 0;
   #heard = 0;
   #position = 0;
@@ -84,7 +88,7 @@ export class WriterIdGen {
       try {
         const r = await this.#pool.query<{ id: string }>({ name: `nextval_${this.stream}`, text: `SELECT nextval('${SEQUENCES[this.stream]}') AS id FROM generate_series(1, $1)`, values: [total] });
         const ids = r.rows.map((row) => Number(row.id)).sort((a, b) => a - b);
-        for (const id of ids) this.#inFlight.add(id);
+        this.#track(ids);
         let at = 0;
         for (const b of batch) { b.resolve(ids.slice(at, at + b.n)); at += b.n; }
       } catch (err) {
@@ -105,7 +109,7 @@ export class WriterIdGen {
     const bound = this.#hold();
     try {
       const ids = await write();
-      for (const id of ids) this.#inFlight.add(id);
+      this.#track(ids);
       return ids;
     } finally {
       this.#release(bound);
@@ -114,10 +118,16 @@ export class WriterIdGen {
 
   /** Caps the position while IDs are being allocated on the wire: they exceed everything seen now. */
   #hold(): number {
-    let bound = this.#maxSeen;
-    for (const id of this.#inFlight) if (id > bound) bound = id;
-    this.#unknown.push(bound);
-    return bound;
+    this.#unknown.push(this.#maxSeen);
+    return this.#maxSeen;
+  }
+
+  /** Marks freshly allocated IDs in flight (until `finish`) and seen. */
+  #track(ids: readonly number[]): void {
+    for (const id of ids) {
+      this.#inFlight.add(id);
+      if (id > this.#maxSeen) this.#maxSeen = id;
+    }
   }
 
   #release(bound: number): void {
@@ -127,10 +137,7 @@ export class WriterIdGen {
 
   /** Marks IDs persisted (or abandoned: an unused ID is vacuously persisted) and recomputes. */
   finish(ids: readonly number[]): void {
-    for (const id of ids) {
-      this.#inFlight.delete(id);
-      if (id > this.#maxSeen) this.#maxSeen = id;
-    }
+    for (const id of ids) this.#inFlight.delete(id);
     this.#recompute();
   }
 
