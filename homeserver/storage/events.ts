@@ -8,6 +8,10 @@ import type { StoredEvent } from '../rooms/event.ts';
 
 const COLS = 'event_id, room_id, type, state_key, sender, content, origin_server_ts, stream_ordering, depth, redacted_by, prev_content, txn_key';
 
+/** The columns both event inserts write, in the order of their VALUES. */
+const INSERT_COLS = ['stream_ordering', 'event_id', 'room_id', 'type', 'state_key', 'sender', 'content', 'origin_server_ts', 'depth', 'instance_name', 'txn_key', 'prev_content', 'membership'];
+const INSERT_EVENTS = `INSERT INTO events (${INSERT_COLS.join(', ')})`;
+
 interface Row {
   event_id: string; room_id: string; type: string; state_key: string | null; sender: string;
   content: Record<string, unknown>; origin_server_ts: string; stream_ordering: string; depth: string;
@@ -29,7 +33,7 @@ function fromRow(r: Row): StoredEvent {
 export async function insertMessageEvent(q: Queryable, e: StoredEvent, instance: string): Promise<number> {
   const r = await q.query<{ stream_ordering: string }>({
     name: 'insert_message_event',
-    text: `INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender, content, origin_server_ts, depth, instance_name, txn_key, prev_content, membership)
+    text: `${INSERT_EVENTS}
            VALUES (nextval('events_stream_seq'),$1,$2,$3,NULL,$4,$5,$6,$7,$8,$9,NULL,NULL) RETURNING stream_ordering`,
     values: [e.event_id, e.room_id, e.type, e.sender, JSON.stringify(e.content), e.origin_server_ts, e.depth, instance, e.txn_key ?? null],
   });
@@ -43,10 +47,10 @@ export async function insertEvents(c: Queryable, events: readonly StoredEvent[],
     values.push(e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key ?? null, e.sender, JSON.stringify(e.content),
       e.origin_server_ts, e.depth, instance, e.txn_key ?? null, e.prev_content ? JSON.stringify(e.prev_content) : null,
       e.type === 'm.room.member' ? String(e.content.membership ?? '') : null);
-    const b = i * 13;
-    return `(${Array.from({ length: 13 }, (_, k) => `$${b + k + 1}`).join(',')})`;
+    const b = i * INSERT_COLS.length;
+    return `(${INSERT_COLS.map((_, k) => `$${b + k + 1}`).join(',')})`;
   });
-  const text = `INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender, content, origin_server_ts, depth, instance_name, txn_key, prev_content, membership) VALUES ${rows.join(',')}`;
+  const text = `${INSERT_EVENTS} VALUES ${rows.join(',')}`;
   // Small batches (every single send) run as named statements: parsed and planned once per connection.
   await c.query(events.length <= 4 ? { name: `insert_events_${events.length}`, text, values } : { text, values });
   for (const e of events) {
