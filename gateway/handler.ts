@@ -50,7 +50,9 @@ export function isIdempotent(method: string, path: string): boolean {
 export function routeRequest(head: RequestHead, remoteAddress: string): RouteRequest {
   const url = head.url;
   const q = url.indexOf('?');
-  return { method: head.method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: head.headers, sourceIp: remoteAddress };
+  // plainPath: parseRequestHead admitted only visible bytes in the target (no CR, LF, or any
+  // character above 0xFF such as U+2028), so the matcher need not search the path for them.
+  return { method: head.method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: head.headers, sourceIp: remoteAddress, plainPath: true };
 }
 
 /** Handles one request that arrived on a listener of `kind`. */

@@ -102,13 +102,13 @@ export function compilePaths(config: RoutesConfig, catalogue: Catalogue, opts: C
     return c;
   };
   const dfa = new LazyDfa(dfaNodes, candidatesFor, { maxStates: opts.maxDfaStates });
-  const recent = new RecentPaths((path) => dfa.run(path));
+  const recent = new RecentPaths((path, plain) => dfa.run(path, plain));
   return {
     regexCount: sources.length,
     fallbackCount: fallbackRe.filter((r) => r !== null).length,
     dfaStats: () => ({ states: dfa.stateCount, flushes: dfa.flushes }),
     match(req: RouteRequest): number {
-      const cands = recent.get(req.path);
+      const cands = recent.get(req.path, req.plainPath === true);
       for (let i = 0; i < cands.length; i++) {
         const c = cands[i]!;
         if (candidateHolds(c, req)) return c.route;
@@ -130,17 +130,18 @@ const RECENT_SLOTS = 256;
 class RecentPaths {
   private readonly paths: string[] = new Array<string>(RECENT_SLOTS).fill('\0');
   private readonly answers: (readonly Candidate[])[] = new Array<readonly Candidate[]>(RECENT_SLOTS).fill([]);
-  private readonly compute: (path: string) => readonly Candidate[];
+  private readonly compute: (path: string, plain: boolean) => readonly Candidate[];
 
-  constructor(compute: (path: string) => readonly Candidate[]) {
+  constructor(compute: (path: string, plain: boolean) => readonly Candidate[]) {
     this.compute = compute;
   }
 
-  get(path: string): readonly Candidate[] {
+  /** The candidates for `path`; `plain` as RouteRequest.plainPath. */
+  get(path: string, plain: boolean): readonly Candidate[] {
     const n = path.length;
     const slot = n === 0 ? 0 : (n * 31 + path.charCodeAt(n - 1) * 7 + path.charCodeAt(n >> 1)) & (RECENT_SLOTS - 1);
     if (this.paths[slot] === path) return this.answers[slot]!;
-    const answer = this.compute(path);
+    const answer = this.compute(path, plain);
     this.paths[slot] = path;
     this.answers[slot] = answer;
     return answer;

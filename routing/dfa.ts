@@ -113,14 +113,18 @@ export class LazyDfa<T> {
     return this.states.length;
   }
 
-  /** The answer for `input`: `result` of the ids of every regex whose `test(input)` is true. */
-  run(input: string): T {
+  /**
+   * The answer for `input`: `result` of the ids of every regex whose `test(input)` is true.
+   * `plain`: the caller vouches that `input` has no line terminator (see RouteRequest.plainPath),
+   * so skip states may jump without searching for one.
+   */
+  run(input: string, plain = false): T {
     // `trans` holds state offsets (id × width): -1 = not built yet, <= -2 = a state of a special
     // kind (see `kind`) at offset -t - 2, which the walk may stop at or skip ahead from.
     const trans = this.trans;
     const unitClass = this.unitClass;
     let o = 0;
-    let plain = -1; // 1 when the input has no line terminator, 0 when it has, -1 not known yet
+    let noBreak = plain ? 1 : -1; // 1 when the input has no line terminator, 0 when it has, -1 not known yet
     for (let i = 0, n = input.length; i < n; i++) {
       const k = unitClass[input.charCodeAt(i)]!;
       const t = trans[o + k]!;
@@ -141,8 +145,8 @@ export class LazyDfa<T> {
       if (kind === SKIP) {
         // Every unit but `/` and the line terminators leads back here: resume at the next `/`,
         // found natively, when the input has no line terminator (request paths have none).
-        if (plain < 0) plain = LINE_TERMINATOR.test(input) ? 0 : 1;
-        if (plain === 1) {
+        if (noBreak < 0) noBreak = LINE_TERMINATOR.test(input) ? 0 : 1;
+        if (noBreak === 1) {
           const slash = input.indexOf('/', i + 1);
           if (slash < 0) break;
           i = slash - 1;

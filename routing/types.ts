@@ -17,6 +17,13 @@ export interface RouteRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** Address of the immediate peer (the socket's remote address). */
   readonly sourceIp: string;
+  /**
+   * True when the caller has made sure `path` holds no line terminator (LF, CR, U+2028, U+2029),
+   * as the gateway's request-line check does (it admits visible bytes only): the path matcher
+   * then skips its own search for them. Absent or false: the matcher searches. Setting it for a
+   * path that has one may misroute that request.
+   */
+  readonly plainPath?: boolean;
 }
 
 /**

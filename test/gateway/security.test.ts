@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { routeRequest } from '../../gateway/handler.ts';
+import { parseRequestHead, RequestError } from '../../gateway/http1-request.ts';
 import { startUpstream, startGateway, request, type Upstream, type TestGateway } from './support.ts';
 
 let up: Upstream;
@@ -71,13 +73,25 @@ test('dot-segments (also %2e) and control bytes get 400', async () => {
     const r = await raw(gw.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
     assert.equal(status(r.text), 400, target);
   }
-  for (const byte of ['\x01', '\x7f', '\x00', '\t']) {
+  for (const byte of ['\x01', '\x7f', '\x00', '\t', '\r', '\x0b']) {
     const ctl = await raw(gw.port, `GET /a${byte}b HTTP/1.1\r\nHost: x\r\n\r\n`);
     assert.equal(status(ctl.text), 400, JSON.stringify(byte));
     assert.ok(ctl.closed);
   }
   const fine = await request(gw.port, '/_matrix/client/v3/rooms/!a:b/send/m.room.message/t1.2');
   assert.equal(fine.status, 200, 'dots inside a segment are fine');
+});
+
+test('the router is told a parsed path has no line terminator only because the request line admits none', () => {
+  // routeRequest sets plainPath (the DFA then skips its own search for CR, LF, U+2028, U+2029).
+  for (const unit of ['\r', '\n', '\x0b']) {
+    assert.throws(() => parseRequestHead(`GET /_matrix/client/v3/rooms/!a${unit}b/messages HTTP/1.1\r\nHost: x`),
+      (e: unknown) => e instanceof RequestError && e.status === 400, JSON.stringify(unit));
+  }
+  const rr = routeRequest(parseRequestHead('GET /_matrix/client/v3/rooms/!a\xe9b:c/messages?x=1 HTTP/1.1\r\nHost: x'), '127.0.0.1');
+  assert.equal(rr.plainPath, true);
+  assert.equal(rr.path, '/_matrix/client/v3/rooms/!a\xe9b:c/messages');
+  assert.doesNotMatch(rr.path, /[\n\r\u2028\u2029]/);
 });
 
 test('oversized headers get 431', async () => {

@@ -107,10 +107,17 @@ test('long catalogue-shaped paths with random segments agree with RegExp (seeded
     for (let i = rng.below(40); i > 0; i--) s += rng.chance(0.9) ? units[rng.below(3)] : rng.pick(units);
     return s;
   };
+  let plain = 0;
   for (let n = 0; n < 20_000; n++) {
     const s = rng.pick(heads) + segment() + rng.pick(tails) + segment();
     assert.equal(dfa.run(s), expected(res, s), JSON.stringify(s));
+    // A caller that vouches for a path without line terminators (RouteRequest.plainPath) gets the same answer.
+    if (!/[\n\r\u2028\u2029]/.test(s)) {
+      plain++;
+      assert.equal(dfa.run(s, true), expected(res, s), JSON.stringify(s));
+    }
   }
+  assert.ok(plain > 5_000, `only ${plain} paths without line terminators`);
 });
 
 test('regexes outside the subset are refused (they fall back to RegExp)', () => {
