@@ -4,14 +4,15 @@
  * connection close. The head is scanned as bytes (every field line validated: token name, no
  * control bytes but HTAB in the value, CRLF endings) and handed on as one copied byte range with
  * the ranges of its hop-by-hop lines, so the client side can forward it without building a string
- * per field. It decodes chunked bodies so the client side can re-frame them, and hands body bytes
- * out as zero-copy slices.
+ * per field. It decodes chunked bodies so the client side can re-frame them (gateway/body-framing.ts,
+ * the decoder the request side uses too), and hands body bytes out as zero-copy slices.
  *
  * Why not llhttp: node:http's client (`http.Agent`) costs ~4x nginx per request on this hot path
  * (see test/bench/PROXY-CANDIDATES.md); the upstream side only ever parses responses from our
  * own workers, which this small state machine covers. Body slices handed to `onBody` are views
  * of the caller's buffer, valid only during the call.
  */
+import { BodyFraming, type FramingFault, type FramingRules } from './body-framing.ts';
 import { DROP_RESPONSE } from './headers.ts';
 import { fieldList } from './http1-request.ts';
 
@@ -48,30 +49,52 @@ export interface ResponseSink {
   onComplete(keepAlive: boolean): void;
 }
 
-type State = 'head' | 'length' | 'chunk_size' | 'chunk_data' | 'chunk_crlf' | 'trailers' | 'close' | 'done';
+type State = 'head' | 'body' | 'close' | 'done';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const HTTP1 = Buffer.from('HTTP/1.');
 const MAX_HEAD = 64 * 1024;
-const MAX_CHUNK_LINE = 4096;
 
 /** Thrown (as a value) for a response the parser cannot frame safely. */
 export class ParseError extends Error {}
+
+/** Refusals of a response body's chunked framing, as ParseError messages. */
+const RESPONSE_FAULTS: Record<FramingFault, string> = {
+  'size line too long': 'chunk size line too long',
+  'chunk end too long': 'missing CRLF after chunk',
+  'trailer too long': 'trailer line too long',
+  'malformed size': 'malformed chunk size',
+  'malformed chunk end': 'missing CRLF after chunk',
+  // Not raised under the lenient rules below.
+  'no CRLF': 'chunk line without CRLF',
+  'malformed trailer': 'malformed trailer field',
+};
+
+/**
+ * Response bodies are read leniently (see FramingRules: bare LF accepted, trailer fields skipped
+ * unread): they come from our own workers, and the client side re-frames them anyway.
+ */
+const RESPONSE_FRAMING: FramingRules = {
+  strict: false,
+  trailerField: null,
+  fail: (fault) => new ParseError(RESPONSE_FAULTS[fault]),
+};
 
 /** Parses a stream of responses on one connection; reset() before each request. */
 export class ResponseParser {
   private state: State = 'done';
   private pending: Buffer | null = null;
-  private remaining = 0;
   private keepAlive = true;
   private noBody = false;
   private sink: ResponseSink | null = null;
+  private readonly body = new BodyFraming(RESPONSE_FRAMING);
+  /** Hands decoded body bytes to the current sink (one function per parser, not one per read). */
+  private readonly onBody = (chunk: Buffer): void => this.sink!.onBody(chunk);
 
   /** Prepares for the response to one request. `headRequest`: the response carries no body. */
   reset(sink: ResponseSink, headRequest: boolean): void {
     this.state = 'head';
     this.pending = null;
-    this.remaining = 0;
     this.keepAlive = true;
     this.noBody = headRequest;
     this.sink = sink;
@@ -97,15 +120,14 @@ export class ResponseParser {
     while (off < buf.length) {
       switch (this.state) {
         case 'head': off = this.parseHead(buf, off); break;
-        case 'length': off = this.bodyLength(buf, off); break;
-        case 'chunk_size': off = this.chunkSize(buf, off); break;
-        case 'chunk_data': off = this.chunkData(buf, off); break;
-        case 'chunk_crlf': off = this.chunkCrlf(buf, off); break;
-        case 'trailers': off = this.trailers(buf, off); break;
+        case 'body':
+          off = this.body.feed(buf, off, this.onBody);
+          if (this.body.done) this.finish(true);
+          break;
         case 'close': this.sink!.onBody(off === 0 ? buf : buf.subarray(off)); off = buf.length; break;
         case 'done': throw new ParseError('upstream sent bytes after the response');
       }
-      if (off < 0) return; // needs more bytes; pending holds them
+      if (off < 0) return; // needs more head bytes; pending holds them
     }
   }
 
@@ -169,65 +191,14 @@ export class ResponseParser {
 
   private frame(status: number, length: number, chunked: boolean): void {
     if (this.noBody || status === 204 || status === 304 || status === 101) return this.finish(status !== 101);
-    if (chunked) { this.state = 'chunk_size'; return; }
-    if (length >= 0) {
-      if (length === 0) return this.finish(true);
-      this.remaining = length;
-      this.state = 'length';
+    if (!chunked && length < 0) {
+      this.keepAlive = false;
+      this.state = 'close';
       return;
     }
-    this.keepAlive = false;
-    this.state = 'close';
-  }
-
-  private bodyLength(buf: Buffer, off: number): number {
-    const take = Math.min(this.remaining, buf.length - off);
-    this.sink!.onBody(off === 0 && take === buf.length ? buf : buf.subarray(off, off + take));
-    this.remaining -= take;
-    if (this.remaining === 0) this.finish(true);
-    return off + take;
-  }
-
-  private chunkSize(buf: Buffer, off: number): number {
-    const nl = buf.indexOf(10, off);
-    if (nl < 0) return this.keep(buf, off, MAX_CHUNK_LINE, 'chunk size line too long');
-    const line = buf.toString('latin1', off, nl);
-    const m = /^([0-9a-fA-F]{1,15})[ \t]*(;[^\r]*)?\r?$/.exec(line);
-    if (!m) throw new ParseError('malformed chunk size');
-    this.remaining = parseInt(m[1]!, 16);
-    this.state = this.remaining === 0 ? 'trailers' : 'chunk_data';
-    return nl + 1;
-  }
-
-  private chunkData(buf: Buffer, off: number): number {
-    const take = Math.min(this.remaining, buf.length - off);
-    this.sink!.onBody(buf.subarray(off, off + take));
-    this.remaining -= take;
-    if (this.remaining === 0) this.state = 'chunk_crlf';
-    return off + take;
-  }
-
-  private chunkCrlf(buf: Buffer, off: number): number {
-    const nl = buf.indexOf(10, off);
-    if (nl < 0) return this.keep(buf, off, 2, 'missing CRLF after chunk');
-    if (nl - off > 1) throw new ParseError('missing CRLF after chunk');
-    this.state = 'chunk_size';
-    return nl + 1;
-  }
-
-  private trailers(buf: Buffer, off: number): number {
-    // Trailer fields are dropped (RFC 9110 section 6.5.1: a proxy may discard them).
-    const nl = buf.indexOf(10, off);
-    if (nl < 0) return this.keep(buf, off, MAX_CHUNK_LINE, 'trailer line too long');
-    const blank = nl === off || (nl === off + 1 && buf[off] === 13);
-    if (blank) this.finish(true);
-    return nl + 1;
-  }
-
-  private keep(buf: Buffer, off: number, max: number, why: string): number {
-    if (buf.length - off > max) throw new ParseError(why);
-    this.pending = Buffer.from(buf.subarray(off)); // copied: the read buffer is reused
-    return -1;
+    this.body.start(length, chunked);
+    if (this.body.done) return this.finish(true); // Content-Length: 0
+    this.state = 'body';
   }
 }
 

@@ -9,6 +9,7 @@
  * 11.2), and the framing decided here is the framing forwarded.
  */
 
+import { BodyFraming, type FramingFault, type FramingRules } from './body-framing.ts';
 import { DROP_REQUEST, lowerName } from './headers.ts';
 
 /** A request the parser refuses: the status to answer, then the connection is closed. */
@@ -174,75 +175,33 @@ function transferCoding(te: string, http10: boolean, length: number): true {
   return true;
 }
 
-type BodyState = 'length' | 'size' | 'data' | 'data_crlf' | 'trailers' | 'done';
+/** Refusals of a request body's framing, as the answers the client gets (all 400). */
+const REQUEST_FAULTS: Record<FramingFault, string> = {
+  'size line too long': 'chunk line too long',
+  'chunk end too long': 'chunk line too long',
+  'trailer too long': 'chunk line too long',
+  'no CRLF': 'chunked body line without CRLF',
+  'malformed size': 'malformed chunk size',
+  'malformed chunk end': 'missing CRLF after a chunk',
+  'malformed trailer': 'malformed trailer field',
+};
 
-const MAX_LINE = 4096;
+/** Request bodies are read strictly (see FramingRules): the framing read here is the framing forwarded. */
+const REQUEST_FRAMING: FramingRules = {
+  strict: true,
+  trailerField: HEADER_LINE,
+  fail: (fault) => new RequestError(400, REQUEST_FAULTS[fault]),
+};
 
 /**
  * Decodes one request body from the connection's bytes: counts down a Content-Length, or decodes
  * chunked coding (chunk extensions ignored, trailers dropped: RFC 9112 section 7.1). Every line
- * must end in CRLF. Decoded data goes to `onData` as slices of the input buffer.
+ * must end in CRLF. Decoded data goes to `onData` as slices of the input buffer; a refused body
+ * throws RequestError (400). The decoding itself is gateway/body-framing.ts, shared with the
+ * response parser.
  */
-export class BodyDecoder {
-  private state: BodyState;
-  private remaining: number;
-  private line = '';
-
+export class BodyDecoder extends BodyFraming {
   constructor(contentLength: number, chunked: boolean) {
-    this.state = chunked ? 'size' : contentLength > 0 ? 'length' : 'done';
-    this.remaining = chunked ? 0 : contentLength;
-  }
-
-  get done(): boolean {
-    return this.state === 'done';
-  }
-
-  /** A Content-Length body with at most `limit` bytes left: cheap to read and drop. */
-  droppable(limit: number): boolean {
-    return this.state === 'length' && this.remaining <= limit;
-  }
-
-  /** Consumes bytes from `off`; returns the offset after the body (or buf.length). Throws RequestError. */
-  feed(buf: Buffer, off: number, onData: (chunk: Buffer) => void): number {
-    while (off < buf.length && this.state !== 'done') {
-      if (this.state === 'length' || this.state === 'data') {
-        const take = Math.min(this.remaining, buf.length - off);
-        onData(off === 0 && take === buf.length ? buf : buf.subarray(off, off + take));
-        this.remaining -= take;
-        off += take;
-        if (this.remaining === 0) this.state = this.state === 'length' ? 'done' : 'data_crlf';
-        continue;
-      }
-      const nl = buf.indexOf(10, off);
-      const end = nl < 0 ? buf.length : nl + 1;
-      this.line += buf.toString('latin1', off, end);
-      off = end;
-      if (this.line.length > MAX_LINE) throw new RequestError(400, 'chunk line too long');
-      if (nl >= 0) this.onLine(this.takeLine());
-    }
-    return off;
-  }
-
-  private takeLine(): string {
-    const l = this.line;
-    this.line = '';
-    if (l.length < 2 || l.charCodeAt(l.length - 2) !== 13) throw new RequestError(400, 'chunked body line without CRLF');
-    return l.slice(0, -2);
-  }
-
-  private onLine(line: string): void {
-    if (this.state === 'data_crlf') {
-      if (line !== '') throw new RequestError(400, 'missing CRLF after a chunk');
-      this.state = 'size';
-    } else if (this.state === 'size') {
-      const m = /^([0-9a-fA-F]{1,15})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/.exec(line);
-      if (m === null) throw new RequestError(400, 'malformed chunk size');
-      this.remaining = parseInt(m[1]!, 16);
-      this.state = this.remaining === 0 ? 'trailers' : 'data';
-    } else if (line === '') {
-      this.state = 'done'; // the blank line ending the trailer section
-    } else if (!HEADER_LINE.test(line)) {
-      throw new RequestError(400, 'malformed trailer field');
-    }
+    super(REQUEST_FRAMING, contentLength, chunked);
   }
 }
