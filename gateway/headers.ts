@@ -35,15 +35,39 @@ export function lowerName(name: string): string {
   return l;
 }
 
-/** Names listed in a `Connection` field value (lower-case), besides keep-alive/close. */
-function connectionTokens(value: string): Set<string> | null {
-  let out: Set<string> | null = null;
+/** readConnection bit: the value lists `close` (RFC 9112 section 9.6). */
+export const CONNECTION_CLOSE = 1;
+/** readConnection bit: the value lists `keep-alive` (an HTTP/1.0 client's request to keep the connection, RFC 9112 section 9.3). */
+export const CONNECTION_KEEP_ALIVE = 2;
+/** readConnection bit: the value names other fields, which a proxy must drop too (RFC 9110 section 7.6.1). */
+export const CONNECTION_NAMES = 4;
+
+/**
+ * Reads one `Connection` field value: the CONNECTION_* bits for what it lists, and, when `names`
+ * is given, each field it names (lower-case) added to it. The request and response parsers read
+ * every Connection line once through this and hand the result on (RequestHead/ResponseHead
+ * `namesMore`), so forwarding needs no second look unless fields are named.
+ */
+export function readConnection(value: string, names: Set<string> | null): number {
+  let bits = 0;
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase();
-    if (t === '' || t === 'close' || t === 'keep-alive') continue;
-    (out ??= new Set()).add(t);
+    if (t === 'close') bits |= CONNECTION_CLOSE;
+    else if (t === 'keep-alive') bits |= CONNECTION_KEEP_ALIVE;
+    else if (t !== '') {
+      bits |= CONNECTION_NAMES;
+      names?.add(t);
+    }
   }
-  return out;
+  return bits;
+}
+
+/** Names listed in a `Connection` field value (lower-case), besides keep-alive/close; null (and no set) when none. */
+function connectionTokens(value: string): Set<string> | null {
+  if ((readConnection(value, null) & CONNECTION_NAMES) === 0) return null;
+  const names = new Set<string>();
+  readConnection(value, names);
+  return names;
 }
 
 /**
@@ -61,12 +85,11 @@ interface ForwardInfo {
  * Builds the upstream request head. The common case forwards the client's head text itself (the
  * request line and every field exactly as received, hop-by-hop lines cut out by their recorded
  * ranges) and appends the X-Forwarded-* fields: no string per field is built. HTTP/1.0 requests
- * and a `Connection` header naming other fields take the field-by-field path.
+ * and a `Connection` header naming other fields (the parser's `namesMore`) take the field-by-field path.
  */
 export function buildRequestHead(req: ClientRequest, clientIp: string, trustedPeer: boolean, chunked: boolean): string {
   const { headers: h, text, drops } = req.head;
-  const conn = h['connection'];
-  if (req.head.http10 || (conn !== undefined && connectionTokens(conn) !== null)) return buildFromFields(req, { clientIp, trustedPeer, chunked });
+  if (req.head.http10 || req.head.namesMore) return buildFromFields(req, { clientIp, trustedPeer, chunked });
   const head = drops === null ? text : withoutRanges(text, drops);
   const xff = h['x-forwarded-for'];
   const fields = forwardedFields(clientIp, trustedPeer, chunked, xff ?? '', lastValue(h['x-forwarded-proto']), lastValue(h['x-forwarded-host']), h['host'] ?? '');
@@ -122,7 +145,8 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
       head += name + ': ' + raw[i + 1]! + '\r\n';
       continue;
     }
-    if (lc === 'connection') extraDrop = connectionTokens(raw[i + 1]!);
+    // Connection values are read again only when the parser saw a named field (namesMore).
+    if (lc === 'connection' && req.head.namesMore) extraDrop = connectionTokens(raw[i + 1]!);
     else if (lc === 'x-forwarded-for') xff = xff === '' ? raw[i + 1]! : xff + ', ' + raw[i + 1]!;
     else if (lc === 'x-forwarded-proto') proto = raw[i + 1]!;
     else if (lc === 'x-forwarded-host') fwdHost = raw[i + 1]!;

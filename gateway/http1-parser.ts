@@ -13,7 +13,7 @@
  * of the caller's buffer, valid only during the call.
  */
 import { BodyFraming, type FramingFault, type FramingRules } from './body-framing.ts';
-import { DROP_RESPONSE } from './headers.ts';
+import { CONNECTION_CLOSE, CONNECTION_NAMES, DROP_RESPONSE, readConnection } from './headers.ts';
 import { fieldList } from './http1-request.ts';
 
 /** The head of one upstream response, as bytes. */
@@ -182,11 +182,9 @@ export class ResponseParser {
   }
 
   private connection(value: string, f: HeadFacts): void {
-    for (const token of value.toLowerCase().split(',')) {
-      const t = token.trim();
-      if (t === 'close') this.keepAlive = false;
-      else if (t !== '' && t !== 'keep-alive') f.namesMore = true;
-    }
+    const bits = readConnection(value, null);
+    if ((bits & CONNECTION_CLOSE) !== 0) this.keepAlive = false;
+    if ((bits & CONNECTION_NAMES) !== 0) f.namesMore = true;
   }
 
   private frame(status: number, length: number, chunked: boolean): void {

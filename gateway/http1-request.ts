@@ -10,7 +10,7 @@
  */
 
 import { BodyFraming, type FramingFault, type FramingRules } from './body-framing.ts';
-import { DROP_REQUEST, lowerName } from './headers.ts';
+import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, CONNECTION_NAMES, DROP_REQUEST, lowerName, readConnection } from './headers.ts';
 
 /** A request the parser refuses: the status to answer, then the connection is closed. */
 export class RequestError extends Error {
@@ -38,6 +38,11 @@ export interface RequestHead {
   /** The client allows the connection to carry another request. */
   readonly keepAlive: boolean;
   readonly expectContinue: boolean;
+  /**
+   * `Connection` names further fields to drop (besides close/keep-alive): headers.ts forwards the
+   * head field by field instead of as received (the tokens are read once, here).
+   */
+  readonly namesMore: boolean;
   /** The head as received (request line and fields, without the final CRLFCRLF). */
   readonly text: string;
   /** [from, to) ranges of `text` holding hop-by-hop lines (each with its leading CRLF), or null. */
@@ -74,7 +79,8 @@ interface Framing {
   length: number;
   te: string | null;
   hosts: number;
-  connection: string;
+  /** CONNECTION_* bits of every Connection line (headers.ts readConnection). */
+  connection: number;
   expect: string;
 }
 
@@ -94,7 +100,7 @@ export function parseRequestHead(text: string, wanted: ReadonlySet<string> | nul
   if (version !== '1.1' && version !== '1.0') throw new RequestError(505, 'only HTTP/1.0 and HTTP/1.1 are supported');
   const http10 = version === '1.0';
   const headers: Record<string, string> = {};
-  const f: Framing = { drops: null, length: -1, te: null, hosts: 0, connection: '', expect: '' };
+  const f: Framing = { drops: null, length: -1, te: null, hosts: 0, connection: 0, expect: '' };
   for (let start = eol + 2; start < text.length;) {
     let end = text.indexOf('\r\n', start);
     if (end < 0) end = text.length;
@@ -129,7 +135,7 @@ function field(line: string, wanted: ReadonlySet<string> | null, headers: Record
     }
     case 'transfer-encoding': f.te = f.te === null ? value : f.te + ',' + value; break;
     case 'host': f.hosts++; break;
-    case 'connection': f.connection += ',' + value.toLowerCase(); break;
+    case 'connection': f.connection |= readConnection(value, null); break;
     case 'expect': f.expect = value.toLowerCase(); break;
   }
   return DROP_REQUEST.has(lc);
@@ -139,10 +145,10 @@ function finish(text: string, method: string, url: string, http10: boolean, head
   if (!http10 && f.hosts !== 1) throw new RequestError(400, f.hosts === 0 ? 'missing Host header' : 'more than one Host header');
   const chunked = f.te !== null && transferCoding(f.te, http10, f.length);
   const conn = f.connection;
-  const keepAlive = http10 ? /(^|,)\s*keep-alive\s*(,|$)/.test(conn) : !/(^|,)\s*close\s*(,|$)/.test(conn);
+  const keepAlive = http10 ? (conn & CONNECTION_KEEP_ALIVE) !== 0 : (conn & CONNECTION_CLOSE) === 0;
   return {
-    method, url, http10, headers, contentLength: chunked ? -1 : f.length, chunked,
-    keepAlive, expectContinue: !http10 && f.expect === '100-continue', text, drops: f.drops,
+    method, url, http10, headers, contentLength: chunked ? -1 : f.length, chunked, keepAlive,
+    expectContinue: !http10 && f.expect === '100-continue', namesMore: (conn & CONNECTION_NAMES) !== 0, text, drops: f.drops,
   };
 }
 
