@@ -1,8 +1,11 @@
 /**
- * Message body framing for the gateway's HTTP/1.1 parsers (RFC 9112 sections 6.3 and 7.1): one
+ * Message body framing for the gateway's HTTP/1.1 data plane (RFC 9112 sections 6.3 and 7.1): one
  * decoder, used by the request side (gateway/http1-request.ts, bodies from clients) and the
  * response side (gateway/http1-parser.ts, bodies from upstreams), that counts down a
- * Content-Length or decodes chunked coding and hands the data out as slices of the input buffer.
+ * Content-Length or decodes chunked coding and hands the data out as slices of the input buffer;
+ * and the chunk framing of bodies the gateway sends chunked (chunkSizeLine, chunkTail), used for
+ * responses to clients (gateway/client-message.ts) and request bodies to upstreams
+ * (gateway/request-body.ts).
  *
  * The two sides read chunked coding with different strictness on purpose, so each passes its
  * FramingRules: the framing of a request is the framing forwarded, so every ambiguity is refused
@@ -30,6 +33,25 @@ export interface FramingRules {
   readonly trailerField: RegExp | null;
   /** The error to throw for `fault`. */
   readonly fail: (fault: FramingFault) => Error;
+}
+
+/** The line before `size` bytes of chunk data (RFC 9112 section 7.1): the size in hex, CRLF. */
+export function chunkSizeLine(size: number): string {
+  return size.toString(16) + '\r\n';
+}
+
+const CHUNK_END = '\r\n';
+const LAST_CHUNK = '0\r\n\r\n';
+const CHUNK_END_LAST = CHUNK_END + LAST_CHUNK;
+
+/**
+ * What goes after a write of chunk data: the CRLF ending the chunk when `afterData`, then, when
+ * `last`, the last chunk and the empty trailer section that end the body (RFC 9112 section 7.1).
+ * One of four constant strings: nothing is built per write.
+ */
+export function chunkTail(afterData: boolean, last: boolean): string {
+  if (afterData) return last ? CHUNK_END_LAST : CHUNK_END;
+  return last ? LAST_CHUNK : '';
 }
 
 type State = 'length' | 'size' | 'data' | 'data_crlf' | 'trailers' | 'done';

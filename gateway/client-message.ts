@@ -5,6 +5,7 @@
  * the upstream leaves in one socket write.
  */
 import { STATUS_CODES } from 'node:http';
+import { chunkSizeLine, chunkTail } from './body-framing.ts';
 import { fieldList, type RequestHead } from './http1-request.ts';
 import { lowerName } from './headers.ts';
 import type { ResponseHead } from './http1-parser.ts';
@@ -204,8 +205,8 @@ export class ClientResponse {
     this.head = null;
     const body = this.framing === 'none' || chunk === null ? 0 : chunk.length;
     const chunked = this.framing === 'chunked';
-    const prefix = chunked && body > 0 ? body.toString(16) + '\r\n' : '';
-    const suffix = chunked ? (body > 0 ? '\r\n' : '') + (last ? '0\r\n\r\n' : '') : '';
+    const prefix = chunked && body > 0 ? chunkSizeLine(body) : '';
+    const suffix = chunked ? chunkTail(body > 0, last) : '';
     const out = Buffer.allocUnsafe(rawLength(raw) + head.length + prefix.length + body + suffix.length);
     let off = raw === null ? 0 : copyRaw(raw, out);
     off += out.write(head, off, 'latin1');

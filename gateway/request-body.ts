@@ -5,6 +5,7 @@
  * so the exchange can be replayed to the default upstream (issue 4, point 3: drift safety).
  */
 import type { Socket } from 'node:net';
+import { chunkSizeLine, chunkTail } from './body-framing.ts';
 import type { BodySink, ClientRequest } from './client-message.ts';
 import { noteStreamed } from './memory.ts';
 
@@ -95,9 +96,9 @@ export class RequestBody implements BodySink {
   }
 
   private write(socket: Socket, chunk: Buffer): boolean {
-    if (this.chunked) socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
+    if (this.chunked) socket.write(chunkSizeLine(chunk.length), 'latin1');
     const ok = socket.write(chunk);
-    return this.chunked ? socket.write('\r\n', 'latin1') && ok : ok;
+    return this.chunked ? socket.write(chunkTail(true, false), 'latin1') && ok : ok;
   }
 
   /** The client's body ended (BodySink). */
@@ -116,7 +117,7 @@ export class RequestBody implements BodySink {
   }
 
   private finish(socket: Socket): void {
-    if (this.chunked) socket.write('0\r\n\r\n', 'latin1');
+    if (this.chunked) socket.write(chunkTail(false, true), 'latin1');
     this.done = true;
   }
 
