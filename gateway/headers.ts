@@ -62,12 +62,17 @@ export function readConnection(value: string, names: Set<string> | null): number
   return bits;
 }
 
-/** Names listed in a `Connection` field value (lower-case), besides keep-alive/close; null (and no set) when none. */
-function connectionTokens(value: string): Set<string> | null {
-  if ((readConnection(value, null) & CONNECTION_NAMES) === 0) return null;
-  const names = new Set<string>();
-  readConnection(value, names);
-  return names;
+/**
+ * `names` with the names listed in one `Connection` field line added (lower-case, besides
+ * keep-alive/close); a set is made only when one is needed. A message may split its Connection
+ * list over several lines (RFC 9110 section 5.3), so callers pass every line through this with the
+ * set from the lines before: each line's names are dropped (RFC 9110 section 7.6.1).
+ */
+function connectionTokens(value: string, names: Set<string> | null): Set<string> | null {
+  if ((readConnection(value, null) & CONNECTION_NAMES) === 0) return names;
+  const out = names ?? new Set<string>();
+  readConnection(value, out);
+  return out;
 }
 
 /**
@@ -146,7 +151,7 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
       continue;
     }
     // Connection values are read again only when the parser saw a named field (namesMore).
-    if (lc === 'connection' && req.head.namesMore) extraDrop = connectionTokens(raw[i + 1]!);
+    if (lc === 'connection' && req.head.namesMore) extraDrop = connectionTokens(raw[i + 1]!, extraDrop);
     else if (lc === 'x-forwarded-for') xff = xff === '' ? raw[i + 1]! : xff + ', ' + raw[i + 1]!;
     else if (lc === 'x-forwarded-proto') proto = raw[i + 1]!;
     else if (lc === 'x-forwarded-host') fwdHost = raw[i + 1]!;
@@ -179,7 +184,7 @@ export function filterResponseHeaders(headers: string[]): string[] {
     const lc = lowerName(headers[i]!);
     if (DROP_RESPONSE.has(lc)) {
       dropping = true;
-      if (lc === 'connection') extraDrop = connectionTokens(headers[i + 1]!);
+      if (lc === 'connection') extraDrop = connectionTokens(headers[i + 1]!, extraDrop);
     }
   }
   if (!dropping) return headers;
