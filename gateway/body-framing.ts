@@ -24,9 +24,9 @@ export interface FramingRules {
    * true (requests): every line must end in CRLF, a chunk extension holds only field-value bytes
    * (HTAB, SP, visible, obs-text), and a line longer than MAX_LINE (with its CRLF) is refused
    * whether or not it arrived in one read. false (responses): a bare LF also ends a line (RFC 9112
-   * section 2.2), an extension may hold any byte but CR, any one byte may stand before the LF
-   * that follows a chunk's data, and only a line still incomplete is limited (to MAX_LINE, or to
-   * 2 bytes after a chunk's data).
+   * section 2.2), so a chunk's data ends in CRLF or a bare LF (RFC 9112 section 7.1), an
+   * extension may hold any byte but CR, and only a line still incomplete is limited (to
+   * MAX_LINE, or to 2 bytes after a chunk's data).
    */
   readonly strict: boolean;
   /** Every trailer field line (without its line ending) must match this; null: trailers are skipped unread. */
@@ -142,8 +142,8 @@ export class BodyFraming {
     }
     if (this.state === 'size') return this.sizeLine(src, from, nl);
     if (this.state === 'data_crlf') {
-      // Strict: the CR is already checked, so this leaves exactly CRLF.
-      if (nl - from > 1) throw this.rules.fail('malformed chunk end');
+      // CRLF, or (lenient) a bare LF; strict rules checked the CR above.
+      if (nl - from > 1 || (nl > from && src[from] !== 13)) throw this.rules.fail('malformed chunk end');
       this.state = 'size';
       return;
     }

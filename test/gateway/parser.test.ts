@@ -90,3 +90,15 @@ test('malformed framing is rejected', () => {
   for (const text of bad) assert.throws(() => parse(text), ParseError, JSON.stringify(text));
   assert.throws(() => parse('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel', [], false, true), ParseError, 'EOF mid-body');
 });
+
+test('a chunk\'s data ends in CRLF or a bare LF, and in no other byte before the LF', () => {
+  const chunked = (end: string): string => `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc${end}0\r\n\r\n`;
+  everySplit(chunked('\r\n'), { status: 200, body: 'abc', keepAlive: true });
+  everySplit(chunked('\n'), { status: 200, body: 'abc', keepAlive: true });
+  for (const end of ['x\n', '\t\n', '\r\r\n', 'xy\n']) {
+    const text = chunked(end);
+    for (let i = 0; i <= text.length; i++) {
+      assert.throws(() => parse(text, [i]), (e) => e instanceof ParseError && e.message === 'missing CRLF after chunk', `${JSON.stringify(end)} split at ${i}`);
+    }
+  }
+});
