@@ -21,12 +21,11 @@ export type FramingFault =
 /** How one side reads chunked coding (the two sides' semantics differ; see the module comment). */
 export interface FramingRules {
   /**
-   * true (requests): every line must end in CRLF, a chunk extension holds only field-value bytes
-   * (HTAB, SP, visible, obs-text), and a line longer than MAX_LINE (with its CRLF) is refused
-   * whether or not it arrived in one read. false (responses): a bare LF also ends a line (RFC 9112
-   * section 2.2), so a chunk's data ends in CRLF or a bare LF (RFC 9112 section 7.1), an
-   * extension may hold any byte but CR, and only a line still incomplete is limited (to
-   * MAX_LINE, or to 2 bytes after a chunk's data).
+   * true (requests): every line must end in CRLF, and a chunk extension holds only field-value
+   * bytes (HTAB, SP, visible, obs-text). false (responses): a bare LF also ends a line (RFC 9112
+   * section 2.2), so a chunk's data ends in CRLF or a bare LF (RFC 9112 section 7.1), and an
+   * extension may hold any byte but CR. Under both, a chunk-size or trailer line longer than
+   * MAX_LINE (with its line ending) is refused whether or not it arrived in one read.
    */
   readonly strict: boolean;
   /** Every trailer field line (without its line ending) must match this; null: trailers are skipped unread. */
@@ -136,10 +135,9 @@ export class BodyFraming {
 
   /** Handles the complete line `src[from, nl]` (`nl`: the offset of its LF). */
   private line(src: Buffer, from: number, nl: number): void {
-    if (this.rules.strict) {
-      if (nl + 1 - from > MAX_LINE) throw this.rules.fail(this.tooLong());
-      if (nl === from || src[nl - 1] !== 13) throw this.rules.fail('no CRLF');
-    }
+    // Complete lines are limited as carry() limits incomplete ones, under both rules: how the reads split a line does not matter.
+    if (nl + 1 - from > MAX_LINE) throw this.rules.fail(this.tooLong());
+    if (this.rules.strict && (nl === from || src[nl - 1] !== 13)) throw this.rules.fail('no CRLF');
     if (this.state === 'size') return this.sizeLine(src, from, nl);
     if (this.state === 'data_crlf') {
       // CRLF, or (lenient) a bare LF; strict rules checked the CR above.

@@ -102,3 +102,22 @@ test('a chunk\'s data ends in CRLF or a bare LF, and in no other byte before the
     }
   }
 });
+
+test('chunk-size and trailer lines are limited to 4096 bytes however the bytes are split', () => {
+  const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+  // A line of `n` bytes with its CRLF: a chunk-size line with an extension, or a trailer field.
+  const sizeLine = (n: number): string => `${head}1;${'e'.repeat(n - 4)}\r\nx\r\n0\r\n\r\n`;
+  const trailer = (n: number): string => `${head}1\r\nx\r\n0\r\nX-T: ${'t'.repeat(n - 7)}\r\n\r\n`;
+  const pieces = { 'one piece': (_text: string): number[] => [], 'byte by byte': (text: string): number[] => Array.from(text, (_c, i) => i) };
+  for (const [make, message] of [[sizeLine, 'chunk size line too long'], [trailer, 'trailer line too long']] as const) {
+    for (const [how, cuts] of Object.entries(pieces)) {
+      const fits = make(4096);
+      const r = parse(fits, cuts(fits));
+      assert.deepEqual([r.body, r.keepAlive], ['x', true], `${message}: 4096 bytes, ${how}`);
+      for (const n of [4097, 5000]) {
+        const text = make(n);
+        assert.throws(() => parse(text, cuts(text)), (e) => e instanceof ParseError && e.message === message, `${message}: ${n} bytes, ${how}`);
+      }
+    }
+  }
+});
