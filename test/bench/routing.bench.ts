@@ -120,8 +120,10 @@ const minorGc: () => void = (() => {
  * the collections of the parser's garbage (about ten times what decide allocates) landed in
  * timed windows now and then, with GC threads' CPU counted too: per-window CPU time had a median
  * of ~420 ns per decision but a 99th percentile of ~4,000 ns, above the same windows' wall time,
- * and the row's mean followed that tail. Garbage decide itself leaves is still collected during
- * timed windows as in `measure`. Paths, tokens and the memo see the same requests as `measure`.
+ * and the row's mean followed that tail. The forced collection also takes the little garbage
+ * decide leaves (its Decision objects and keys), which the plain row still collects while timed;
+ * a collection of garbage with no survivors costs next to nothing. Paths, tokens and the memo
+ * see the same requests as `measure`.
  */
 function measureJustParsed(seconds: number, fn: (req: RouteRequest, i: number) => unknown): number {
   let calls = 0;
