@@ -39,8 +39,10 @@ export function chunkSizeLine(size: number): string {
   return size.toString(16) + '\r\n';
 }
 
-const CHUNK_END = '\r\n';
-const LAST_CHUNK = '0\r\n\r\n';
+/** The CRLF that ends a chunk's data. */
+export const CHUNK_END = '\r\n';
+/** The last chunk and the empty trailer section: the end of a chunked body. */
+export const LAST_CHUNK = '0\r\n\r\n';
 const CHUNK_END_LAST = CHUNK_END + LAST_CHUNK;
 
 /**

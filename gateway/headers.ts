@@ -13,7 +13,7 @@ export const DROP_REQUEST: ReadonlySet<string> = new Set([
   'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'proxy-authorization',
 ]);
 /** Request fields the proxy itself reads when it forwards (besides those the routing table reads). */
-const FORWARDING_HEADERS = ['host', 'connection', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+const FORWARDING_HEADERS = ['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
 
 /** The header names each request keeps as parsed fields: what `routed` (RoutingTable.headerNames) and forwarding read. */
 export function keptRequestHeaders(routed: ReadonlySet<string>): ReadonlySet<string> {
@@ -64,15 +64,14 @@ export function readConnection(value: string, names: Set<string> | null): number
 
 /**
  * `names` with the names listed in one `Connection` field line added (lower-case, besides
- * keep-alive/close); a set is made only when one is needed. A message may split its Connection
+ * keep-alive/close); null while no line has named a field. A message may split its Connection
  * list over several lines (RFC 9110 section 5.3), so callers pass every line through this with the
- * set from the lines before: each line's names are dropped (RFC 9110 section 7.6.1).
+ * set from the lines before: each line's names are dropped (RFC 9110 section 7.6.1). Only the
+ * field-by-field paths call it.
  */
 function connectionTokens(value: string, names: Set<string> | null): Set<string> | null {
-  if ((readConnection(value, null) & CONNECTION_NAMES) === 0) return names;
   const out = names ?? new Set<string>();
-  readConnection(value, out);
-  return out;
+  return (readConnection(value, out) & CONNECTION_NAMES) !== 0 ? out : names;
 }
 
 /**

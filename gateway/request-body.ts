@@ -5,7 +5,7 @@
  * so the exchange can be replayed to the default upstream (issue 4, point 3: drift safety).
  */
 import type { Socket } from 'node:net';
-import { chunkSizeLine, chunkTail } from './body-framing.ts';
+import { CHUNK_END, LAST_CHUNK, chunkSizeLine } from './body-framing.ts';
 import type { BodySink, ClientRequest } from './client-message.ts';
 import { noteStreamed } from './memory.ts';
 
@@ -98,7 +98,7 @@ export class RequestBody implements BodySink {
   private write(socket: Socket, chunk: Buffer): boolean {
     if (this.chunked) socket.write(chunkSizeLine(chunk.length), 'latin1');
     const ok = socket.write(chunk);
-    return this.chunked ? socket.write(chunkTail(true, false), 'latin1') && ok : ok;
+    return this.chunked ? socket.write(CHUNK_END, 'latin1') && ok : ok;
   }
 
   /** The client's body ended (BodySink). */
@@ -117,7 +117,7 @@ export class RequestBody implements BodySink {
   }
 
   private finish(socket: Socket): void {
-    if (this.chunked) socket.write(chunkTail(false, true), 'latin1');
+    if (this.chunked) socket.write(LAST_CHUNK, 'latin1');
     this.done = true;
   }
 
