@@ -50,8 +50,9 @@ export function isIdempotent(method: string, path: string): boolean {
 export function routeRequest(head: RequestHead, remoteAddress: string): RouteRequest {
   const url = head.url;
   const q = url.indexOf('?');
-  // plainPath: parseRequestHead admitted only visible bytes in the target (no CR, LF, or any
-  // character above 0xFF such as U+2028), so the matcher need not search the path for them.
+  // plainPath: parseRequestHead admitted only the bytes 0x21–0x7E and 0x80–0xFF in the target,
+  // read as latin1 (no CR, LF, or character above 0xFF such as U+2028), so the matcher need not
+  // search the path for line terminators.
   return { method: head.method, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: head.headers, sourceIp: remoteAddress, plainPath: true };
 }
 

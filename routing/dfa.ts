@@ -26,8 +26,8 @@ const STOP = 1;
 const SKIP = 2;
 /** Symbols of `/` and the line terminators, which `.` does not match. */
 const BREAK_SYMBOLS = [47, ...LINE_TERMINATOR_SYMBOLS];
-/** The units of LINE_TERMINATOR_SYMBOLS, for one native test of a whole input. */
-const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
+/** The units of LINE_TERMINATOR_SYMBOLS, for one native test of a whole input (also what RouteRequest.plainPath promises is absent). */
+export const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
 
 interface StateData {
   readonly consuming: readonly number[];

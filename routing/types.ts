@@ -19,7 +19,8 @@ export interface RouteRequest {
   readonly sourceIp: string;
   /**
    * True when the caller has made sure `path` holds no line terminator (LF, CR, U+2028, U+2029),
-   * as the gateway's request-line check does (it admits visible bytes only): the path matcher
+   * as the gateway's request-line check does (it admits only the bytes 0x21–0x7E and 0x80–0xFF,
+   * read as latin1): the path matcher
    * then skips its own search for them. Absent or false: the matcher searches. Setting it for a
    * path that has one may misroute that request.
    */

@@ -9,12 +9,12 @@ import { test } from 'node:test';
 import { loadRoutesFile } from '../../config/routes.ts';
 import type { RoutesConfig } from '../../config/routes-schema.ts';
 import { sequentialMatch } from '../../routing/sequential.ts';
+import { LINE_TERMINATOR } from '../../routing/dfa.ts';
 import { compileTable } from '../../routing/table.ts';
 import type { RouteRequest } from '../../routing/types.ts';
 import { EXTRA_PATHS, Prng, randomTable, regexPool, sampleRequest, tablePool } from './property-gen.ts';
 
 const PER_TABLE = 12_500;
-const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
 
 /** Checks PER_TABLE requests; returns how many matched each route (index → count). */
 function agree(config: RoutesConfig, seed: number, maxDfaStates?: number): Map<number, number> {
