@@ -321,6 +321,12 @@ async function randomRun(stream: StreamName, seed: number): Promise<void> {
     clock++;
     g.finish(ids);
   };
+  /** Records `ids` as `g`'s (in `into`), keeps them in flight for `hold` ms, then finishes them. */
+  const hold = async (g: WriterIdGen, ids: number[], into: number[], ms: number): Promise<void> => {
+    into.push(...ids);
+    await sleep(ms);
+    finish(g, ids);
+  };
 
   batchHook = async () => { await sleep(wireDelays[wireCount++ % wireDelays.length]!); };
   try {
@@ -329,27 +335,15 @@ async function randomRun(stream: StreamName, seed: number): Promise<void> {
       await sleep(op.before);
       running.push((async () => {
         switch (op.kind) {
-          case 'allocate': {
-            const ids = await gen.allocate(op.n);
-            own.push(...ids);
-            await sleep(op.hold);
-            finish(gen, ids);
+          case 'allocate':
+            await hold(gen, await gen.allocate(op.n), own, op.hold);
             break;
-          }
-          case 'with': {
-            const ids = await gen.allocateWith(async () => { await sleep(op.pre); const ids = await nextval(stream, op.n); await sleep(op.post); return ids; });
-            own.push(...ids);
-            await sleep(op.hold);
-            finish(gen, ids);
+          case 'with':
+            await hold(gen, await gen.allocateWith(async () => { await sleep(op.pre); const ids = await nextval(stream, op.n); await sleep(op.post); return ids; }), own, op.hold);
             break;
-          }
-          case 'other': {
-            const ids = await other.allocate(op.n);
-            theirs.push(...ids);
-            await sleep(op.hold);
-            finish(other, ids);
+          case 'other':
+            await hold(other, await other.allocate(op.n), theirs, op.hold);
             break;
-          }
           case 'sync':
             await gen.syncWithSequence();
             break;
