@@ -25,10 +25,17 @@ function exposeGc(): GcFn | null {
 
 const gc = exposeGc();
 
+/** Runs a minor GC (a scavenge) now; false when this process cannot (no gc could be exposed). */
+export function minorGc(): boolean {
+  if (gc === null) return false;
+  gc({ type: 'minor' });
+  return true;
+}
+
 /** Counts body bytes that passed through; runs a scavenge after every 16 MB. */
 export function noteStreamed(bytes: number): void {
   streamed += bytes;
   if (streamed < EVERY) return;
   streamed = 0;
-  gc?.({ type: 'minor' });
+  minorGc();
 }

@@ -15,11 +15,10 @@
  * Usage: node test/bench/routing.bench.ts [--rounds N] [--seconds S] [--routes FILE] [--seed N]
  */
 import os from 'node:os';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { parseArgs } from 'node:util';
 import { loadRoutesFile } from '../../config/routes.ts';
 import type { RoutesConfig } from '../../config/routes-schema.ts';
+import { minorGc } from '../../gateway/memory.ts';
 import { catalogueFor } from '../../routing/catalogue/index.ts';
 import { headerPredicate, queryPredicate, type RequestPredicate } from '../../routing/compile-conditions.ts';
 import { sequentialMatch } from '../../routing/sequential.ts';
@@ -102,16 +101,6 @@ function measure(mix: readonly RouteRequest[], seconds: number, fn: (req: RouteR
 const WINDOW = 256;
 
 /**
- * A minor GC on demand (the young generation emptied now), without starting node with
- * --expose-gc: the flag is set at run time and `gc` taken from a fresh context.
- */
-const minorGc: () => void = (() => {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as (opts: { type: 'minor' }) => void;
-  return () => gc({ type: 'minor' });
-})();
-
-/**
  * measure, with each request decided just after the gateway's parser built it, as in the data
  * plane, where decide reads strings the parser wrote microseconds before (over the whole mix
  * parsed up front, every request starts with data the cache may have lost).
@@ -137,7 +126,7 @@ function measureJustParsed(seconds: number, fn: (req: RouteRequest, i: number) =
       const end = Math.min(w + WINDOW, heads.length);
       window.length = 0;
       for (let i = w; i < end; i++) window.push(parser.parse(heads[i]!));
-      minorGc();
+      if (!minorGc()) throw new Error('bench-routing: no minor GC available (gateway/memory.ts could not expose gc)');
       const cpu0 = cpuMicros();
       for (let i = 0; i < window.length; i++) if (fn(window[i]!, w + i) !== undefined) sink++;
       spent += cpuMicros() - cpu0;
