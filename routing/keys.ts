@@ -208,8 +208,9 @@ export function tokenUser(req: RouteRequest): string | null {
   const auth = headerValue(req, 'authorization');
   if (auth !== null) {
     if (auth.startsWith('Bearer ')) {
-      const user = sytFieldAt(auth, 7, auth.length);
-      if (user !== null) return user;
+      // Header tokens are not decoded, so the field is read as it stands.
+      const close = sytFieldEnd(auth, 7, auth.length);
+      if (close >= 0) return auth.slice(11, close);
     }
     return userOfToken(bearerToken(auth));
   }
@@ -222,12 +223,15 @@ export function tokenUser(req: RouteRequest): string | null {
   return end > at ? userOfToken(percentDecode(q.slice(at, end))) : null;
 }
 
-/** Mirrors the map regex `syt_(?<username>.*?)_.*` (unanchored): the text after the first marker up to the next `_`. */
-function mapUsername(value: string, marker: string): string | null {
-  const at = value.startsWith(marker) ? 0 : value.indexOf(marker); // the usual place first
+/**
+ * Mirrors the map regex `syt_(?<username>.*?)_.*` (unanchored) on the text `s[from, to)`, read
+ * in place: the text after the first `marker` up to the next `_`, or null when either is missing.
+ */
+function mapUsername(s: string, from: number, to: number, marker: string): string | null {
+  const at = s.startsWith(marker, from) ? from : s.indexOf(marker, from); // the usual place first
   if (at < 0) return null;
-  const end = value.indexOf('_', at + marker.length);
-  return end < 0 ? null : value.slice(at + marker.length, end);
+  const end = s.indexOf('_', at + marker.length);
+  return end < 0 || end >= to ? null : s.slice(at + marker.length, end);
 }
 
 /**
@@ -239,7 +243,7 @@ function mapUsername(value: string, marker: string): string | null {
 export function nginxTokenUser(req: RouteRequest): string | null {
   const auth = headerValue(req, 'authorization');
   if (auth !== null) {
-    const user = mapUsername(auth, 'Bearer syt_');
+    const user = mapUsername(auth, 0, auth.length, 'Bearer syt_');
     return user === null ? auth : user || null;
   }
   const q = req.query;
@@ -247,12 +251,8 @@ export function nginxTokenUser(req: RouteRequest): string | null {
   if (at < 0) return null;
   const end = valueEnd(q, at);
   if (end === at) return null;
-  // The usual place, read in place: the value starts with `syt_` and its `_` closes the field.
-  const close = sytFieldEnd(q, at, end);
-  if (close >= 0) return q.slice(at + 4, close);
-  const arg = q.slice(at, end);
-  const user = mapUsername(arg, 'syt_');
-  return user === null ? arg : user || null;
+  const user = mapUsername(q, at, end, 'syt_');
+  return user === null ? q.slice(at, end) : user || null;
 }
 
 /**
@@ -380,10 +380,12 @@ function queryExtractor(name: string, nginx: boolean): KeyExtractor {
 
 /**
  * Lower-case names of the request headers the extractor for `spec` reads: token and origin
- * keys read Authorization, client addresses X-Forwarded-For (behind trusted proxies). The data
+ * keys read Authorization, client addresses X-Forwarded-For (behind trusted proxies); no key
+ * reads none. The data
  * plane keeps only the headers some extractor, condition or denial reads (RoutingTable.headerNames).
  */
-export function keyHeaderNames(spec: KeySpec): string[] {
+export function keyHeaderNames(spec: KeySpec | null): string[] {
+  if (spec === null) return [];
   if (typeof spec === 'string') {
     switch (spec) {
       case 'token_user': return ['authorization'];

@@ -84,19 +84,13 @@ function keyOf(balance: Balance): KeySpec | null {
   return 'key' in balance ? balance.key : null;
 }
 
-/** Header names the key of `balance` reads (none without a key). */
-function keyHeaderNamesOf(balance: Balance): string[] {
-  const key = keyOf(balance);
-  return key === null ? [] : keyHeaderNames(key);
-}
-
 /** Every header name decide() may read for `config` (the data plane keeps only these per request). */
 function headerNamesOf(config: RoutesConfig): ReadonlySet<string> {
   // Denials read X-Forwarded-For (admin allow list behind trusted proxies).
   const names = new Set<string>(['authorization', 'x-forwarded-for']);
-  for (const up of Object.values(config.upstreams)) for (const n of keyHeaderNamesOf(up.balance)) names.add(n);
+  for (const up of Object.values(config.upstreams)) for (const n of keyHeaderNames(keyOf(up.balance))) names.add(n);
   for (const r of config.routes) {
-    if (r.balance) for (const n of keyHeaderNamesOf(r.balance)) names.add(n);
+    if (r.balance) for (const n of keyHeaderNames(keyOf(r.balance))) names.add(n);
     for (const n of Object.keys(r.match.headers ?? {})) names.add(n.toLowerCase());
   }
   return names;
