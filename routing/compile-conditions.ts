@@ -50,7 +50,7 @@ function isSeparator(c: number): boolean {
 
 /**
  * Where the raw value of the first `name=value` item starts (index into `query`), or -1 when no
- * item carries that name; `coded` is firstCoded(query, …). Fast path: the first occurrence of
+ * item carries that name; `coded` is codedOf(req, …). Fast path: the first occurrence of
  * `name` at an item start followed by `=` is the answer unless an earlier item's name might
  * decode to `name`, which needs a `%` or `+` before it; so only when one of those appears is
  * every name decoded.
@@ -76,28 +76,21 @@ let memoPct = 0;
 let memoSemi = -2;
 
 /**
- * Index of the first character of `query` that could make an item name decode to a name with
- * a space (`spaced`) or without: a `%` always, a `+` only for a spaced name (`+` decodes to a
- * space); its length when none.
+ * Index of the first character of `req.query` that could make an item name decode to a name
+ * with a space (`spaced`) or without: a `%` always (memoised per request object), a `+` only for
+ * a spaced name (`+` decodes to a space); the query's length when none.
  */
-function firstCoded(query: string, spaced: boolean): number {
-  const n = query.length;
-  const pct = query.indexOf('%');
-  const plus = spaced ? query.indexOf('+') : -1;
-  return Math.min(pct < 0 ? n : pct, plus < 0 ? n : plus);
-}
-
-/** firstCoded(req.query, spaced), with the `%` search memoised per request object. */
 function codedOf(req: RouteRequest, spaced: boolean): number {
   const query = req.query;
-  if (spaced) return firstCoded(query, true);
   if (req !== memoReq) {
     const pct = query.indexOf('%');
     memoPct = pct < 0 ? query.length : pct;
     memoSemi = -2;
     memoReq = req;
   }
-  return memoPct;
+  if (!spaced) return memoPct;
+  const plus = query.indexOf('+');
+  return plus < 0 ? memoPct : Math.min(memoPct, plus);
 }
 
 /** First `;` of `req.query` (-1 when none), memoised per request object. */
@@ -147,7 +140,6 @@ function valueEndWith(query: string, start: number, firstSemi: number): number {
 function emptyAt(query: string, at: number): boolean {
   return at >= query.length || isSeparator(query.charCodeAt(at));
 }
-
 
 /** A header's value as one string (arrays joined with ", "), or undefined when absent. */
 export function headerString(req: RouteRequest, lowerName: string): string | undefined {

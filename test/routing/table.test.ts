@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadRoutesFile } from '../../config/routes.ts';
 import { RoutesFile } from '../../config/routes-schema.ts';
+import { sequentialMatch } from '../../routing/sequential.ts';
 import { compileTable, defaultServerStore } from '../../routing/table.ts';
 import type { RouteRequest } from '../../routing/types.ts';
 
@@ -196,4 +197,22 @@ test('headerNames lists every header decide() reads: decisions on headers cut do
     }
   }
   assert.ok(custom.headerNames.has('x-flag') && custom.headerNames.has('x-tenant'));
+});
+
+test('query conditions read names as Synapse does: form-decoded (+ is a space, %XX a byte), first item wins', () => {
+  const config = RoutesFile.parse({
+    upstreams: { main: { servers: [{ name: 'main', url: 'http://127.0.0.1:1' }] }, other: { servers: [{ name: 'o', url: 'http://127.0.0.1:2' }] } },
+    routes: [{ name: 'spaced', match: { paths: ['^/x$'], query: { 'a b': 'present' } }, upstream: 'other' },
+      { name: 'since', match: { paths: ['^/y$'], query: { since: 'non_empty' } }, upstream: 'other' }],
+  });
+  const t = compileTable(config);
+  const cases: [string, string | null][] = [
+    ['/x?a+b=1', 'spaced'], ['/x?a%20b=1', 'spaced'], ['/x?z=1&a+b', null], ['/x?a b=1', 'spaced'], ['/x?ab=1&c+d=2', null], ['/x?q=a+b&a+b=', 'spaced'],
+    ['/y?%73ince=s1', 'since'], ['/y?since=&%73ince=s1', null], ['/y?x=%25&since=s1', 'since'], ['/y?Since=s1', null], ['/y?a=1;since=s2', 'since'],
+  ];
+  for (const [url, want] of cases) {
+    const r = req('GET', url);
+    assert.equal(t.match(r)?.name ?? null, want, url);
+    assert.equal(sequentialMatch(config, r) === null ? null : config.routes[sequentialMatch(config, r)!]!.name, want, `sequential ${url}`);
+  }
 });
