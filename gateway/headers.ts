@@ -63,18 +63,6 @@ export function readConnection(value: string, names: Set<string> | null): number
 }
 
 /**
- * `names` with the names listed in one `Connection` field line added (lower-case, besides
- * keep-alive/close); null while no line has named a field. A message may split its Connection
- * list over several lines (RFC 9110 section 5.3), so callers pass every line through this with the
- * set from the lines before: each line's names are dropped (RFC 9110 section 7.6.1). Only the
- * field-by-field paths call it.
- */
-function connectionTokens(value: string, names: Set<string> | null): Set<string> | null {
-  const out = names ?? new Set<string>();
-  return (readConnection(value, out) & CONNECTION_NAMES) !== 0 ? out : names;
-}
-
-/**
  * What the request head needs besides the client's head: the client address to put in (or append
  * to) X-Forwarded-For; whether the immediate peer is a trusted proxy (keep its X-Forwarded-* and
  * append to them); whether the body goes out chunked (the client sent it chunked).
@@ -150,7 +138,8 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
       continue;
     }
     // Connection values are read again only when the parser saw a named field (namesMore).
-    if (lc === 'connection' && req.head.namesMore) extraDrop = connectionTokens(raw[i + 1]!, extraDrop);
+    // Every Connection line's names are dropped: a list may be split over lines (RFC 9110 sections 5.3, 7.6.1).
+    if (lc === 'connection' && req.head.namesMore) readConnection(raw[i + 1]!, extraDrop ??= new Set());
     else if (lc === 'x-forwarded-for') xff = xff === '' ? raw[i + 1]! : xff + ', ' + raw[i + 1]!;
     else if (lc === 'x-forwarded-proto') proto = raw[i + 1]!;
     else if (lc === 'x-forwarded-host') fwdHost = raw[i + 1]!;
@@ -183,7 +172,7 @@ export function filterResponseHeaders(headers: string[]): string[] {
     const lc = lowerName(headers[i]!);
     if (DROP_RESPONSE.has(lc)) {
       dropping = true;
-      if (lc === 'connection') extraDrop = connectionTokens(headers[i + 1]!, extraDrop);
+      if (lc === 'connection') readConnection(headers[i + 1]!, extraDrop ??= new Set()); // every line's names (RFC 9110 section 7.6.1)
     }
   }
   if (!dropping) return headers;
