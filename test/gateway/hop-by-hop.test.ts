@@ -6,8 +6,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { startUpstream, startGateway, type Upstream, type TestGateway } from './support.ts';
+import { rawExchange, startUpstream, startGateway, type Upstream, type TestGateway } from './support.ts';
 
 let up: Upstream;
 let gw: TestGateway;
@@ -31,16 +30,11 @@ after(async () => {
 });
 
 /** Sends one raw request (it asks for the connection to close); resolves with everything read until the close. */
-function raw(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no close; read so far:\n${text}`)); }, 5000);
-    sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
-    sock.on('close', () => { clearTimeout(timer); resolve(text); });
-    sock.on('error', reject);
-    sock.write(bytes);
-  });
+/** What the gateway sends back for `bytes` up to its close (it must close within 5 s). */
+async function raw(port: number, bytes: string): Promise<string> {
+  const r = await rawExchange(port, bytes, 5000);
+  assert.ok(r.closed, `no close; read so far:\n${r.text}`);
+  return r.text;
 }
 
 /** The field lines of a raw response's head, lower-cased names to values. */

@@ -5,7 +5,6 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { routeRequest } from '../../gateway/handler.ts';
 import { LINE_TERMINATOR } from '../../routing/dfa.ts';
 import { parseRequestHead, RequestError } from '../../gateway/http1-request.ts';
-import { startUpstream, startGateway, request, type Upstream, type TestGateway } from './support.ts';
+import { rawExchange, startUpstream, startGateway, request, type Upstream, type TestGateway } from './support.ts';
 
 let up: Upstream;
 let gw: TestGateway;
@@ -34,18 +33,6 @@ after(async () => {
 });
 
 /** Sends raw bytes; resolves with everything read until the server closes (or 2 s pass). */
-function raw(port: number, bytes: string): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => { sock.destroy(); resolve({ text, closed: false }); }, 2000);
-    sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
-    sock.on('close', () => { clearTimeout(timer); resolve({ text, closed: true }); });
-    sock.on('error', () => undefined);
-    sock.write(bytes);
-  });
-}
-
 const status = (text: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
 
 test('/_synapse/replication answers 404 on a public listener, in every spelling', async () => {
@@ -71,11 +58,11 @@ test('/_synapse/admin answers 403 unless the client address is allowed', async (
 
 test('dot-segments (also %2e) and control bytes get 400', async () => {
   for (const target of ['/_matrix/client/../../_synapse/admin', '/a/./b', '/a/%2e%2E/b', '/a/%2e/b', '/a/b/..', '/a%00b', '/a%0d%0ab']) {
-    const r = await raw(gw.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const r = await rawExchange(gw.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
     assert.equal(status(r.text), 400, target);
   }
   for (const byte of ['\x01', '\x7f', '\x00', '\t', '\r', '\x0b']) {
-    const ctl = await raw(gw.port, `GET /a${byte}b HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const ctl = await rawExchange(gw.port, `GET /a${byte}b HTTP/1.1\r\nHost: x\r\n\r\n`);
     assert.equal(status(ctl.text), 400, JSON.stringify(byte));
     assert.ok(ctl.closed);
   }
@@ -96,7 +83,7 @@ test('the router is told a parsed path has no line terminator only because the r
 });
 
 test('oversized headers get 431', async () => {
-  const r = await raw(gw.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`);
+  const r = await rawExchange(gw.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`);
   assert.equal(status(r.text), 431);
   assert.ok(r.closed);
   assert.match(r.text, /"errcode":"M_UNKNOWN"/);
@@ -112,7 +99,7 @@ test('smuggling shapes get 400 and the connection is closed', async () => {
     'space before colon': 'GET / HTTP/1.1\r\nHost : x\r\n\r\n',
   };
   for (const [name, bytes] of Object.entries(cases)) {
-    const r = await raw(gw.port, bytes);
+    const r = await rawExchange(gw.port, bytes);
     assert.equal(status(r.text), 400, name);
     assert.ok(r.closed, `${name}: connection closed`);
     assert.equal((r.text.match(/HTTP\/1\.1/g) ?? []).length, 1, `${name}: exactly one answer`);

@@ -4,6 +4,7 @@
  * signals, RSS and --workers), and a keep-alive HTTP client for load loops.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,4 +174,20 @@ export async function rssOf(pid: number): Promise<number> {
   const { readFile } = await import('node:fs/promises');
   const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * Writes `bytes` as they are on a fresh socket to 127.0.0.1:`port` and collects what comes back
+ * until the peer closes (`closed`) or `timeoutMs` passes (then the socket is destroyed).
+ */
+export function rawExchange(port: number, bytes: string, timeoutMs = 2000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => { sock.destroy(); resolve({ text, closed: false }); }, timeoutMs);
+    sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    sock.on('close', () => { clearTimeout(timer); resolve({ text, closed: true }); });
+    sock.on('error', () => undefined);
+    sock.write(bytes);
+  });
 }
