@@ -49,9 +49,17 @@ export async function buildSync(hs: Homeserver, who: Requester, since: StreamTok
   const full = since === undefined || fullState;
   if (full) hint = undefined;
   const all = await membershipsFor(hs, who, to, hint);
-  const allJoined = all.filter((m) => m.membership === 'join').map((m) => m.room_id);
-  const memberships = all.filter((m) => roomAllowed(filter, m.room_id));
-  const joined = allJoined.filter((r) => roomAllowed(filter, r));
+  // One pass: every joined room (allJoined), and the rooms the filter lets through.
+  const allJoined: string[] = [];
+  const memberships: typeof all = [];
+  const joined: string[] = [];
+  for (const m of all) {
+    const isJoin = m.membership === 'join';
+    if (isJoin) allJoined.push(m.room_id);
+    if (!roomAllowed(filter, m.room_id)) continue;
+    memberships.push(m);
+    if (isJoin) joined.push(m.room_id);
+  }
   const range = (s: keyof StreamToken) => ({ from: from[s], to: to[s] });
   const [withEvents, typing, receipts, accountData] = await Promise.all([
     full ? Promise.resolve(new Set(joined)) : roomsWithEventsFor(hs, joined, from.events, to.events, hint),
