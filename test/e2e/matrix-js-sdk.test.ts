@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientEvent, createClient, Direction, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
@@ -20,6 +20,8 @@ import { startDeployment, type RunningDeployment } from '../../homeserver/demo/d
 for (const m of ['log', 'info', 'debug'] as const) console[m] = () => undefined;
 let d: RunningDeployment;
 let dir: string;
+/** Set when the test fails: the deployment's logs are then kept and their tails printed. */
+let failed = false;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
   chmodSync(dir, 0o755); // PostgreSQL runs as `postgres` and must reach its data directory
@@ -27,7 +29,7 @@ before(async () => {
   // start again on fresh ports (startDeployment stops what it started when it fails).
   for (let attempt = 1; ; attempt++) {
     try {
-      d = await startDeployment({ dir, gatewayArgs: ['--no-access-log'] });
+      d = await startDeployment({ dir }); // with the gateway's access log, printed on failure
       break;
     } catch (err) {
       if (attempt >= 3) throw err;
@@ -36,11 +38,20 @@ before(async () => {
 });
 after(async () => {
   await d?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  if (failed) printLogTails(join(dir, 'logs'));
+  else rmSync(dir, { recursive: true, force: true });
   // matrix-js-sdk leaves each request's abort timer running (http-api/utils.js timeoutSignal: up to
   // 110 s for a sync); once the results are reported, leave with the runner's exit code.
   setTimeout(() => process.exit(), 2000).unref();
 });
+
+/** The last lines of every process log of the deployment, on stderr (the only record of a failure on CI). */
+function printLogTails(logs: string, lines = 40): void {
+  for (const f of readdirSync(logs).sort()) {
+    const tail = readFileSync(join(logs, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    console.error(`--- ${join(logs, f)} (last ${lines} lines) ---\n${tail}`);
+  }
+}
 
 async function registered(name: string): Promise<MatrixClient> {
   const anon = createClient({ baseUrl: d.gatewayUrl });
@@ -68,6 +79,15 @@ async function started(c: MatrixClient): Promise<void> {
 }
 
 test('two matrix-js-sdk clients through the gateway: invite, join, 50 messages, pagination, display names', async () => {
+  try {
+    await conversation();
+  } catch (err) {
+    failed = true;
+    throw err;
+  }
+});
+
+async function conversation(): Promise<void> {
   const alice = await registered('alice');
   const bob = await registered('bob');
   await Promise.all([started(alice), started(bob)]);
@@ -112,4 +132,4 @@ test('two matrix-js-sdk clients through the gateway: invite, join, 50 messages, 
     alice.stopClient();
     bob.stopClient();
   }
-});
+}
