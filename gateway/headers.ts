@@ -41,6 +41,12 @@ export const CONNECTION_CLOSE = 1;
 export const CONNECTION_KEEP_ALIVE = 2;
 /** readConnection bit: the value names other fields, which a proxy must drop too (RFC 9110 section 7.6.1). */
 export const CONNECTION_NAMES = 4;
+/**
+ * readConnection bit: the value names Content-Length or Host. A sender must not list fields meant
+ * for every recipient (RFC 9110 section 7.6.1), and dropping these would take the framing or the
+ * target off the forwarded message: the request parser refuses such a request.
+ */
+export const CONNECTION_END_TO_END = 8;
 
 /**
  * Reads one `Connection` field value: the CONNECTION_* bits for what it lists, and, when `names`
@@ -55,7 +61,7 @@ export function readConnection(value: string, names: Set<string> | null): number
     if (t === 'close') bits |= CONNECTION_CLOSE;
     else if (t === 'keep-alive') bits |= CONNECTION_KEEP_ALIVE;
     else if (t !== '') {
-      bits |= CONNECTION_NAMES;
+      bits |= t === 'content-length' || t === 'host' ? CONNECTION_NAMES | CONNECTION_END_TO_END : CONNECTION_NAMES;
       names?.add(t);
     }
   }

@@ -10,7 +10,7 @@
  */
 
 import { BodyFraming, type FramingFault, type FramingRules } from './body-framing.ts';
-import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, CONNECTION_NAMES, DROP_REQUEST, lowerName, readConnection } from './headers.ts';
+import { CONNECTION_CLOSE, CONNECTION_END_TO_END, CONNECTION_KEEP_ALIVE, CONNECTION_NAMES, DROP_REQUEST, lowerName, readConnection } from './headers.ts';
 
 /** A request the parser refuses: the status to answer, then the connection is closed. */
 export class RequestError extends Error {
@@ -49,11 +49,19 @@ export interface RequestHead {
   readonly drops: number[] | null;
 }
 
-/** Request line: token method, one SP, a target of visible bytes, one SP, HTTP/1.x (RFC 9112 section 3). */
-const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [\x21-\x7e\x80-\xff]+ HTTP\/\d\.\d$/;
+/**
+ * Request line: token method, one SP, a target of visible bytes but `#` (a target never carries a
+ * fragment, RFC 9112 section 3.2), one SP, HTTP/1.x (RFC 9112 section 3).
+ */
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [\x21\x22\x24-\x7e\x80-\xff]+ HTTP\/\d\.\d$/;
 /** field-name ":" OWS field-value OWS, with no control bytes but HTAB (RFC 9110 section 5.5; RFC 9112 section 5.1). */
 export const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,15}$/;
+/**
+ * A Host value: uri-host [":" port] (RFC 9112 section 3.2; RFC 3986 section 3.2.2), where uri-host is
+ * an IP literal in brackets or a reg-name (unreserved, pct-encoded and sub-delims; possibly empty).
+ */
+const HOST_VALUE = /^(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]+\]|[0-9A-Za-z._~%!$&'()*+,;=-]*)(?::\d*)?$/;
 
 /**
  * The registered methods, each mapped to its own literal: a request's method is then the one
@@ -129,12 +137,17 @@ function field(line: string, wanted: ReadonlySet<string> | null, headers: Record
     case 'content-length': {
       if (!DIGITS.test(value)) throw new RequestError(400, 'malformed Content-Length');
       const n = Number(value);
-      if (f.length >= 0 && f.length !== n) throw new RequestError(400, 'conflicting Content-Length fields');
+      // Even equal duplicates are refused (as nginx does): the head is forwarded as received, and
+      // RFC 9110 section 8.6 allows only refusing or merging them.
+      if (f.length >= 0) throw new RequestError(400, f.length === n ? 'more than one Content-Length field' : 'conflicting Content-Length fields');
       f.length = n;
       break;
     }
     case 'transfer-encoding': f.te = f.te === null ? value : f.te + ',' + value; break;
-    case 'host': f.hosts++; break;
+    case 'host':
+      if (!HOST_VALUE.test(value)) throw new RequestError(400, 'malformed Host header');
+      f.hosts++;
+      break;
     case 'connection': f.connection |= readConnection(value, null); break;
     case 'expect': f.expect = value.toLowerCase(); break;
   }
@@ -142,7 +155,9 @@ function field(line: string, wanted: ReadonlySet<string> | null, headers: Record
 }
 
 function finish(text: string, method: string, url: string, http10: boolean, headers: Record<string, string>, f: Framing): RequestHead {
-  if (!http10 && f.hosts !== 1) throw new RequestError(400, f.hosts === 0 ? 'missing Host header' : 'more than one Host header');
+  // HTTP/1.0 may omit Host; no version may send two (RFC 9112 section 3.2).
+  if (f.hosts > 1 || (!http10 && f.hosts === 0)) throw new RequestError(400, f.hosts === 0 ? 'missing Host header' : 'more than one Host header');
+  if ((f.connection & CONNECTION_END_TO_END) !== 0) throw new RequestError(400, 'Connection names Content-Length or Host');
   const chunked = f.te !== null && transferCoding(f.te, http10, f.length);
   const conn = f.connection;
   const keepAlive = http10 ? (conn & CONNECTION_KEEP_ALIVE) !== 0 : (conn & CONNECTION_CLOSE) === 0;

@@ -70,6 +70,11 @@ export class ClientConnection implements ClientChannel {
   /** How long the socket has been quiet (the listener's sweep reads it). */
   readonly quiet = new QuietTime();
   private consuming = false;
+  /**
+   * Set once the connection is to close after what it is writing (a refused request, or a
+   * response without keep-alive): nothing read after that point is parsed (RFC 9112 section 9.6).
+   */
+  private closing = false;
   private readPaused = 0;
   private drainWaiters: (() => void)[] | null = null;
 
@@ -127,6 +132,7 @@ export class ClientConnection implements ClientChannel {
       this.socket.destroy();
       return;
     }
+    if (this.closing) return;
     if (this.pending !== null) {
       chunk = Buffer.concat([this.pending, chunk]);
       this.pending = null;
@@ -137,7 +143,7 @@ export class ClientConnection implements ClientChannel {
   private consume(buf: Buffer, off: number): void {
     this.consuming = true;
     try {
-      while (off < buf.length && !this.socket.destroyed) {
+      while (off < buf.length && !this.closing && !this.socket.destroyed) {
         if (this.body !== null) off = this.feedBody(buf, off);
         else if (this.res !== null) return this.hold(buf, off);
         else off = this.parseHead(buf, off);
@@ -223,6 +229,7 @@ export class ClientConnection implements ClientChannel {
   }
 
   private closeAfterWrites(): void {
+    this.closing = true;
     this.pending = null;
     this.socket.end();
     this.socket.destroySoon();
@@ -230,6 +237,7 @@ export class ClientConnection implements ClientChannel {
 
   /** Answers a request the parser refused, then closes the connection. */
   private reject(err: RequestError): void {
+    this.closing = true;
     this.pending = null;
     this.body = null;
     if (this.res !== null || this.socket.destroyed) {

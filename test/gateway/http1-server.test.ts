@@ -36,7 +36,7 @@ const refused = (text: string): number => {
 };
 
 test('request heads: fields, framing and keep-alive facts', () => {
-  const h = parseRequestHead('POST /a?b=c HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer one\r\nauthorization: Bearer two\r\nX-A: 1\r\nx-a:2 \r\nContent-Length: 5\r\nContent-Length: 5');
+  const h = parseRequestHead('POST /a?b=c HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer one\r\nauthorization: Bearer two\r\nX-A: 1\r\nx-a:2 \r\nContent-Length: 5');
   assert.equal(h.method, 'POST');
   assert.equal(h.url, '/a?b=c');
   assert.equal(h.contentLength, 5);
@@ -51,6 +51,9 @@ test('request heads: fields, framing and keep-alive facts', () => {
   assert.equal(parseRequestHead('GET / HTTP/1.0').keepAlive, false);
   assert.equal(parseRequestHead('GET / HTTP/1.0\r\nConnection: keep-alive').keepAlive, true);
   assert.equal(parseRequestHead('PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue').expectContinue, true);
+  for (const host of ['matrix.example.org', 'matrix.example.org:8448', '127.0.0.1:8008', '[::1]:8008', '[fe80::1%25eth0]', 'xn--bcher-kva.example', '']) {
+    assert.equal(parseRequestHead(`GET / HTTP/1.1\r\nHost: ${host}`).headers['host'], host, `Host: ${host}`);
+  }
 });
 
 test('request heads: every ambiguous or malformed shape is refused with its status', () => {
@@ -66,6 +69,14 @@ test('request heads: every ambiguous or malformed shape is refused with its stat
     ['GET / HTTP/1.1\r\nHost: x\r\nBad Name: v', 400],
     ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1', 400],
     ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 1', 400],
+    ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5', 400], // equal duplicates too
+    ['POST / HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: 5', 400],
+    ['GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: Host', 400],
+    ['GET / HTTP/1.0\r\nHost: a\r\nHost: b', 400],
+    ['GET / HTTP/1.1\r\nHost: a b', 400],
+    ['GET / HTTP/1.1\r\nHost: a.example, b.example', 400],
+    ['GET / HTTP/1.1\r\nHost: a@b', 400],
+    ['GET /a#b HTTP/1.1\r\nHost: x', 400],
     ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked', 501],
     ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity', 400],
     ['POST / HTTP/1.0\r\nTransfer-Encoding: chunked', 400],

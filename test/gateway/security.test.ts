@@ -89,6 +89,9 @@ test('oversized headers get 431', async () => {
   assert.match(r.text, /"errcode":"M_UNKNOWN"/);
 });
 
+/** A whole request written as another request's body (50 bytes). */
+const HIDDEN = 'GET /_synapse/admin/v1/users HTTP/1.1\r\nHost: x\r\n\r\n';
+
 test('smuggling shapes get 400 and the connection is closed', async () => {
   const before = up.hits;
   const cases = {
@@ -97,6 +100,15 @@ test('smuggling shapes get 400 and the connection is closed', async () => {
     'obs-fold': 'GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n',
     'TE not chunked last': 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n',
     'space before colon': 'GET / HTTP/1.1\r\nHost : x\r\n\r\n',
+    'equal duplicate CL': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc',
+    // Dropping a field the Connection header names must not take the body's length off the forwarded head.
+    'Connection names Content-Length': `POST /_matrix/client/v3/x HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: 50\r\n\r\n${HIDDEN}`,
+    'Connection names Content-Length, HTTP/1.0': `POST /_matrix/client/v3/x HTTP/1.0\r\nConnection: keep-alive, Content-Length\r\nContent-Length: 50\r\n\r\n${HIDDEN}`,
+    'Connection names Host': 'GET / HTTP/1.1\r\nHost: x\r\nConnection: host\r\n\r\n',
+    'two Host lines on HTTP/1.0': 'GET / HTTP/1.0\r\nHost: a.example\r\nHost: b.example\r\n\r\n',
+    'Host with a space': 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n',
+    'Host with a path': 'GET / HTTP/1.1\r\nHost: a.example/_synapse/admin?\r\n\r\n',
+    'fragment in the target': 'GET /_matrix/client/v3/sync#frag HTTP/1.1\r\nHost: x\r\n\r\n',
   };
   for (const [name, bytes] of Object.entries(cases)) {
     const r = await rawExchange(gw.port, bytes);
@@ -105,6 +117,23 @@ test('smuggling shapes get 400 and the connection is closed', async () => {
     assert.equal((r.text.match(/HTTP\/1\.1/g) ?? []).length, 1, `${name}: exactly one answer`);
   }
   assert.equal(up.hits, before, 'no smuggled request reached the upstream');
+});
+
+test('a request pipelined behind one the gateway answers itself and closes on is never forwarded', async () => {
+  const before = up.hits;
+  const next = 'POST /_matrix/client/v3/second HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
+  const firsts = {
+    'refused target (400)': 'GET /a/../b HTTP/1.1\r\nHost: x\r\n\r\n',
+    'replication with Connection: close (404)': 'GET /_synapse/replication/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'admin on HTTP/1.0 without keep-alive (403)': 'GET /_synapse/admin/v1/users HTTP/1.0\r\n\r\n',
+  };
+  for (const [name, first] of Object.entries(firsts)) {
+    const r = await rawExchange(gw.port, first + next);
+    assert.ok([400, 403, 404].includes(status(r.text)), `${name}: ${r.text.slice(0, 40)}`);
+    assert.ok(r.closed, `${name}: connection closed`);
+    assert.equal((r.text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length, 1, `${name}: exactly one answer`);
+  }
+  assert.equal(up.hits, before, 'the pipelined request did not reach the upstream');
 });
 
 test('access tokens never appear in the access log (header or query)', async () => {
