@@ -12,8 +12,11 @@ export const DROP_REQUEST: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
   'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'proxy-authorization',
 ]);
-/** Request fields the proxy itself reads when it forwards (besides those the routing table reads). */
-const FORWARDING_HEADERS = ['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+/**
+ * Request fields the proxy itself reads when it forwards (besides those the routing table reads,
+ * which always include X-Forwarded-For: the client address is resolved from it behind trusted proxies).
+ */
+const FORWARDING_HEADERS = ['host', 'x-forwarded-proto', 'x-forwarded-host'];
 
 /** The header names each request keeps as parsed fields: what `routed` (RoutingTable.headerNames) and forwarding read. */
 export function keptRequestHeaders(routed: ReadonlySet<string>): ReadonlySet<string> {
@@ -69,9 +72,9 @@ export function readConnection(value: string, names: Set<string> | null): number
 }
 
 /**
- * What the request head needs besides the client's head: the client address to put in (or append
- * to) X-Forwarded-For; whether the immediate peer is a trusted proxy (keep its X-Forwarded-* and
- * append to them); whether the body goes out chunked (the client sent it chunked).
+ * What the request head needs besides the client's head: the client address for X-Forwarded-For;
+ * whether the immediate peer is a trusted proxy (keep its X-Forwarded-Proto and -Host); whether
+ * the body goes out chunked (the client sent it chunked).
  */
 interface ForwardInfo {
   readonly clientIp: string;
@@ -89,8 +92,7 @@ export function buildRequestHead(req: ClientRequest, clientIp: string, trustedPe
   const { headers: h, text, drops } = req.head;
   if (req.head.http10 || req.head.namesMore) return buildFromFields(req, { clientIp, trustedPeer, chunked });
   const head = drops === null ? text : withoutRanges(text, drops);
-  const xff = h['x-forwarded-for'];
-  const fields = forwardedFields(clientIp, trustedPeer, chunked, xff ?? '', lastValue(h['x-forwarded-proto']), lastValue(h['x-forwarded-host']), h['host'] ?? '');
+  const fields = forwardedFields(clientIp, trustedPeer, chunked, lastValue(h['x-forwarded-proto']), lastValue(h['x-forwarded-host']), h['host'] ?? '');
   return head + '\r\n' + fields + '\r\n';
 }
 
@@ -112,9 +114,17 @@ function lastValue(v: string | undefined): string {
   return i < 0 ? v : v.slice(i + 2);
 }
 
-/** X-Forwarded-For/-Proto/-Host (and Transfer-Encoding for a chunked body), each line ending in CRLF. */
-function forwardedFields(clientIp: string, trusted: boolean, chunked: boolean, xff: string, proto: string, fwdHost: string, host: string): string {
-  let out = 'X-Forwarded-For: ' + (trusted && xff !== '' ? xff + ', ' + clientIp : clientIp) + '\r\n';
+/**
+ * X-Forwarded-For/-Proto/-Host (and Transfer-Encoding for a chunked body), each line ending in CRLF.
+ * X-Forwarded-For carries the one client address the gateway resolved (the peer, or behind
+ * trusted proxies the rightmost untrusted hop), replacing whatever the request brought: Synapse
+ * reads only the first entry of the first X-Forwarded-For (synapse/http/site.py
+ * XForwardedForRequest), so a chain passed on from a trusted proxy would hand Synapse its
+ * leftmost, client-written entry. Synapse's reverse-proxy guide sets it the same way
+ * (`proxy_set_header X-Forwarded-For $remote_addr`).
+ */
+function forwardedFields(clientIp: string, trusted: boolean, chunked: boolean, proto: string, fwdHost: string, host: string): string {
+  let out = 'X-Forwarded-For: ' + clientIp + '\r\n';
   out += 'X-Forwarded-Proto: ' + (trusted && proto !== '' ? proto : 'http') + '\r\n';
   const xfh = trusted && fwdHost !== '' ? fwdHost : host;
   if (xfh !== '') out += 'X-Forwarded-Host: ' + xfh + '\r\n';
@@ -127,7 +137,6 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
   const raw = req.rawHeaders;
   let head = req.head.method + ' ' + req.head.url + ' HTTP/1.1\r\n';
   let extraDrop: Set<string> | null = null;
-  let xff = '';
   let proto = '';
   let fwdHost = '';
   let host = '';
@@ -146,7 +155,6 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
     // Connection values are read again only when the parser saw a named field (namesMore).
     // Every Connection line's names are dropped: a list may be split over lines (RFC 9110 sections 5.3, 7.6.1).
     if (lc === 'connection' && req.head.namesMore) readConnection(raw[i + 1]!, extraDrop ??= new Set());
-    else if (lc === 'x-forwarded-for') xff = xff === '' ? raw[i + 1]! : xff + ', ' + raw[i + 1]!;
     else if (lc === 'x-forwarded-proto') proto = raw[i + 1]!;
     else if (lc === 'x-forwarded-host') fwdHost = raw[i + 1]!;
   }
@@ -154,7 +162,7 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
   // HTTP/1.0 clients may omit Host; the forwarded HTTP/1.1 request must carry one, empty when
   // there is no authority to name (RFC 9112 section 3.2).
   if (!sawHost) head += 'Host:\r\n';
-  return head + forwardedFields(info.clientIp, info.trustedPeer, info.chunked, xff, proto, fwdHost, host) + '\r\n';
+  return head + forwardedFields(info.clientIp, info.trustedPeer, info.chunked, proto, fwdHost, host) + '\r\n';
 }
 
 /** Removes header lines whose names a `Connection` field listed (rare: only then is this paid). */
