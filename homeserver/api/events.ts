@@ -38,7 +38,12 @@ export function eventRoutes(hs: Homeserver): RouteDef[] {
 async function sendOne(hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string, redacts?: string) {
   const me = requester(c);
   const draft: EventDraft = { ...d, sender: me.userId, redacts };
-  if (txn !== undefined) draft.txn_key = `${me.userId}|${me.deviceId}|${txn}`;
+  if (txn !== undefined) {
+    // Spec "Transaction identifiers": scoped to the device and the HTTP endpoint. The room is its
+    // own column; the scope names the rest of the path (send/{type} or redact/{eventId}).
+    draft.txn_key = `${me.userId}|${me.deviceId}|${txn}`;
+    draft.txn_scope = redacts !== undefined ? `redact ${redacts}` : `send ${d.type}`;
+  }
   const res = await sendEvents(hs, { room_id: c.params.room!, drafts: [draft] });
   return { body: { event_id: res.events[0]!.event_id } };
 }

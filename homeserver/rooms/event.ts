@@ -19,6 +19,8 @@ export interface StoredEvent {
   redacted_by?: string | null | undefined;
   prev_content?: Record<string, unknown> | null | undefined;
   txn_key?: string | null | undefined;
+  /** The endpoint `txn_key` was used on (see EventDraft.txn_scope); only the persister reads it. */
+  txn_scope?: string | undefined;
 }
 
 /** The client-facing event (spec ClientEvent). */
@@ -40,8 +42,14 @@ export interface EventDraft {
   sender: string;
   content: Record<string, unknown>;
   redacts?: string | undefined;
-  /** `user|device|txnId`: the scope the spec gives transaction IDs. */
+  /** `user|device|txnId`: who sent it and the client's txnId (unsigned.transaction_id echoes it). */
   txn_key?: string | undefined;
+  /**
+   * The endpoint within the room the txnId was used on: `send <event type>` or
+   * `redact <event ID>`. The spec scopes a transaction ID to the device and the HTTP endpoint, so
+   * a transaction is (txn_key, room, txn_scope): the same txnId on another path is a new request.
+   */
+  txn_scope?: string | undefined;
 }
 
 /** A new event ID: `$` + 43 URL-safe base64 characters, the shape of room-version-4+ IDs. */

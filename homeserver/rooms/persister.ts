@@ -68,7 +68,7 @@ export class EventPersister {
         authorize(draft, working, target && target.room_id === req.room_id ? target : undefined);
       } catch (err) {
         // A retried send whose first attempt succeeded returns that event, even if it would now fail.
-        const prior = draft.txn_key ? await eventByTxn(this.#pool, draft.txn_key) : undefined;
+        const prior = draft.txn_key && draft.txn_scope ? await eventByTxn(this.#pool, { key: draft.txn_key, room_id: req.room_id, scope: draft.txn_scope }) : undefined;
         if (prior && req.drafts.length === 1) return { events: [{ event_id: prior.event_id, stream_ordering: prior.stream_ordering }] };
         throw err;
       }
@@ -89,7 +89,7 @@ export class EventPersister {
     const prev = d.state_key !== undefined ? state.get(d.type, d.state_key)?.content : undefined;
     return {
       event_id: newEventId(), room_id: roomId, type: d.type, state_key: d.state_key, sender: d.sender, content,
-      origin_server_ts: Date.now(), stream_ordering: 0, depth, txn_key: d.txn_key, prev_content: prev ?? null,
+      origin_server_ts: Date.now(), stream_ordering: 0, depth, txn_key: d.txn_key, txn_scope: d.txn_scope, prev_content: prev ?? null,
     };
   }
 
@@ -97,7 +97,7 @@ export class EventPersister {
    * Allocates IDs and writes. A lone message event is one INSERT that takes its own stream ID
    * (atomic by itself: one round trip, where nextval then BEGIN/INSERT/COMMIT would be four);
    * anything touching state goes in a transaction. Returns the earlier event when the
-   * transaction ID was already used (the unique txn_key decides races).
+   * transaction was already used (the unique index on (txn_key, room_id, txn_scope) decides races).
    */
   async #write(req: PersistRequest, events: StoredEvent[], state: RoomState, depth: number): Promise<StoredEvent | undefined> {
     const gen = this.#bus.writer('events');
@@ -117,8 +117,10 @@ export class EventPersister {
       }
     } catch (err) {
       gen.finish(ids);
-      const txn = events.length === 1 ? events[0]!.txn_key : undefined;
-      if (txn && (err as { constraint?: string }).constraint === 'events_txn_key_key') return eventByTxn(this.#pool, txn);
+      const e = events.length === 1 ? events[0]! : undefined;
+      if (e?.txn_key && e.txn_scope && (err as { constraint?: string }).constraint === 'events_txn') {
+        return eventByTxn(this.#pool, { key: e.txn_key, room_id: e.room_id, scope: e.txn_scope });
+      }
       this.#states.delete(req.room_id);
       throw translateDbError(err);
     }

@@ -9,7 +9,7 @@ import type { StoredEvent } from '../rooms/event.ts';
 const COLS = 'event_id, room_id, type, state_key, sender, content, origin_server_ts, stream_ordering, depth, redacted_by, prev_content, txn_key';
 
 /** The columns both event inserts write, in the order of their VALUES. */
-const INSERT_COLS = ['stream_ordering', 'event_id', 'room_id', 'type', 'state_key', 'sender', 'content', 'origin_server_ts', 'depth', 'instance_name', 'txn_key', 'prev_content', 'membership'];
+const INSERT_COLS = ['stream_ordering', 'event_id', 'room_id', 'type', 'state_key', 'sender', 'content', 'origin_server_ts', 'depth', 'instance_name', 'txn_key', 'prev_content', 'membership', 'txn_scope'];
 const INSERT_EVENTS = `INSERT INTO events (${INSERT_COLS.join(', ')})`;
 
 interface Row {
@@ -34,8 +34,8 @@ export async function insertMessageEvent(q: Queryable, e: StoredEvent, instance:
   const r = await q.query<{ stream_ordering: string }>({
     name: 'insert_message_event',
     text: `${INSERT_EVENTS}
-           VALUES (nextval('events_stream_seq'),$1,$2,$3,NULL,$4,$5,$6,$7,$8,$9,NULL,NULL) RETURNING stream_ordering`,
-    values: [e.event_id, e.room_id, e.type, e.sender, JSON.stringify(e.content), e.origin_server_ts, e.depth, instance, e.txn_key ?? null],
+           VALUES (nextval('events_stream_seq'),$1,$2,$3,NULL,$4,$5,$6,$7,$8,$9,NULL,NULL,$10) RETURNING stream_ordering`,
+    values: [e.event_id, e.room_id, e.type, e.sender, JSON.stringify(e.content), e.origin_server_ts, e.depth, instance, e.txn_key ?? null, e.txn_scope ?? null],
   });
   return Number(r.rows[0]!.stream_ordering);
 }
@@ -46,7 +46,7 @@ export async function insertEvents(c: Queryable, events: readonly StoredEvent[],
   const rows = events.map((e, i) => {
     values.push(e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key ?? null, e.sender, JSON.stringify(e.content),
       e.origin_server_ts, e.depth, instance, e.txn_key ?? null, e.prev_content ? JSON.stringify(e.prev_content) : null,
-      e.type === 'm.room.member' ? String(e.content.membership ?? '') : null);
+      e.type === 'm.room.member' ? String(e.content.membership ?? '') : null, e.txn_scope ?? null);
     const b = i * INSERT_COLS.length;
     return `(${INSERT_COLS.map((_, k) => `$${b + k + 1}`).join(',')})`;
   });
@@ -73,9 +73,12 @@ export async function getEvent(q: Queryable, eventId: string): Promise<StoredEve
   return r.rows[0] ? fromRow(r.rows[0]) : undefined;
 }
 
-/** A prior send with this transaction key, if any (idempotency). */
-export async function eventByTxn(q: Queryable, txnKey: string): Promise<StoredEvent | undefined> {
-  const r = await q.query<Row>(`SELECT ${COLS} FROM events WHERE txn_key = $1`, [txnKey]);
+/**
+ * A prior send of this transaction, if any (idempotency): same `user|device|txnId` key, same room
+ * and same endpoint scope (see EventDraft.txn_scope; migration 2 in schema-sql.ts).
+ */
+export async function eventByTxn(q: Queryable, txn: { key: string; room_id: string; scope: string }): Promise<StoredEvent | undefined> {
+  const r = await q.query<Row>(`SELECT ${COLS} FROM events WHERE txn_key = $1 AND room_id = $2 AND txn_scope = $3`, [txn.key, txn.room_id, txn.scope]);
   return r.rows[0] ? fromRow(r.rows[0]) : undefined;
 }
 

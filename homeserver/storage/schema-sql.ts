@@ -91,4 +91,21 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, device_id, algorithm, key_id)
   );
   `,
+  // 2. Transaction IDs are scoped to the device AND the endpoint (spec: "Transaction identifiers":
+  // "scoped to a single device and a single HTTP endpoint"), so the same txnId in another room, for
+  // another event type, or redacting another event is a new transaction. txn_key keeps
+  // `user|device|txnId` (what unsigned.transaction_id is echoed from); txn_scope names the
+  // endpoint within the room: `send <event type>` or `redact <redacted event ID>` (the kind is the
+  // first word, the rest is verbatim, so no escaping is needed). Rows sent before this version get
+  // the scope their endpoint had (a redaction with txn_key came from /redact), so their retries
+  // still return them; the unique key becomes (txn_key, room_id, txn_scope).
+  `
+  ALTER TABLE events ADD COLUMN txn_scope text;
+  UPDATE events SET txn_scope = CASE
+      WHEN type = 'm.room.redaction' AND content->>'redacts' IS NOT NULL THEN 'redact ' || (content->>'redacts')
+      ELSE 'send ' || type END
+    WHERE txn_key IS NOT NULL;
+  ALTER TABLE events DROP CONSTRAINT events_txn_key_key;
+  CREATE UNIQUE INDEX events_txn ON events (txn_key, room_id, txn_scope);
+  `,
 ];
