@@ -7,7 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { Client, mainConfig, start, startMain } from './harness.ts';
+import { Client, startMain } from './harness.ts';
+import { freshDatabase } from '../support/env.ts';
+import { migrate } from '../../homeserver/storage/migrations.ts';
+import { eventByTxn } from '../../homeserver/storage/events.ts';
 
 let hs: Awaited<ReturnType<typeof startMain>>;
 before(async () => { hs = await startMain(); });
@@ -48,38 +51,26 @@ test('a transaction ID is scoped to the endpoint: another room, event type or re
 });
 
 test('events sent before the transaction scope migration are still found by their retries', async () => {
-  const config = await mainConfig();
-  const db = config.database as { args: { user: string; host: string; port: number; database: string } };
-  let server = await start(config);
-  let token: string, room: string, msg: string, redaction: string;
+  const pool = new pg.Pool({ connectionString: await freshDatabase('mig') });
   try {
-    const a = await user('mg', server.url);
-    token = a.token!;
-    room = await a.createRoom();
-    msg = (await a.ok('PUT', sendPath(room, 'm.room.message', 'M1'), { body: 'old' })).event_id;
-    redaction = (await a.ok('PUT', redactPath(room, msg, 'R1'), {})).event_id;
+    // The database as schema version 1 left it: txn_key alone, unique, no endpoint scope.
+    await migrate(pool, 1);
+    const insert = (so: number, id: string, room: string, type: string, content: object, txnKey: string) => pool.query(
+      `INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key)
+       VALUES ($1,$2,$3,$4,'@u:x',$5,0,1,'main',$6)`, [so, id, room, type, JSON.stringify(content), txnKey]);
+    await insert(1, '$msg', '!a:x', 'm.room.message', { body: 'old' }, '@u:x|DEV|M1');
+    await insert(2, '$red', '!a:x', 'm.room.redaction', { redacts: '$msg' }, '@u:x|DEV|R1');
+    await migrate(pool);
+    const find = (room: string, scope: string, key: string) => eventByTxn(pool, { key, room_id: room, scope }).then((e) => e?.event_id);
+    assert.equal(await find('!a:x', 'send m.room.message', '@u:x|DEV|M1'), '$msg', 'a retried send finds the old row');
+    assert.equal(await find('!a:x', 'redact $msg', '@u:x|DEV|R1'), '$red', 'a retried redaction finds the old row');
+    assert.equal(await find('!b:x', 'send m.room.message', '@u:x|DEV|M1'), undefined, 'another room is another transaction');
+    // The same txn_key on another endpoint may now be stored; the same endpoint again may not.
+    await pool.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key, txn_scope)
+      VALUES (3,'$new','!b:x','m.room.message','@u:x','{}',0,1,'main','@u:x|DEV|M1','send m.room.message')`);
+    await assert.rejects(pool.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key, txn_scope)
+      VALUES (4,'$dup','!a:x','m.room.message','@u:x','{}',0,1,'main','@u:x|DEV|M1','send m.room.message')`), { constraint: 'events_txn' });
   } finally {
-    await server.stop();
-  }
-  // Put the database back to schema version 1 (txn_key alone unique, no txn_scope), as a
-  // deployment that sent these events before the upgrade would have it.
-  const c = new pg.Client({ ...db.args });
-  await c.connect();
-  try {
-    await c.query(`DELETE FROM schema_version WHERE version > 1;
-      DROP INDEX events_txn; ALTER TABLE events DROP COLUMN txn_scope;
-      ALTER TABLE events ADD CONSTRAINT events_txn_key_key UNIQUE (txn_key)`);
-  } finally {
-    await c.end();
-  }
-  server = await start(config);
-  try {
-    const a = new Client(server.url, token);
-    assert.equal((await a.ok('PUT', sendPath(room, 'm.room.message', 'M1'), { body: 'old' })).event_id, msg);
-    assert.equal((await a.ok('PUT', redactPath(room, msg, 'R1'), {})).event_id, redaction);
-    const other = await a.createRoom();
-    assert.notEqual((await a.ok('PUT', sendPath(other, 'm.room.message', 'M1'), { body: 'new' })).event_id, msg);
-  } finally {
-    await server.stop();
+    await pool.end();
   }
 });
