@@ -69,10 +69,15 @@ async function readMarkers(hs: Homeserver, c: RequestContext) {
   return { body: {} };
 }
 
+/** Spec "Send-to-Device messaging": the txnId makes a retry answer 200 `{}` without delivering twice. */
 async function toDevice(hs: Homeserver, c: RequestContext) {
   const messages = c.body.messages;
   if (!messages || typeof messages !== 'object') throw badJson('messages is required');
-  await writeStream(hs, { stream: 'to_device', sender: requester(c).userId, type: c.params.type!, messages: messages as Record<string, Record<string, unknown>> });
+  const me = requester(c);
+  await writeStream(hs, {
+    stream: 'to_device', sender: me.userId, type: c.params.type!, messages: messages as Record<string, Record<string, unknown>>,
+    txn: { device_id: me.deviceId, txn_id: c.params.txn! },
+  });
   return { body: {} };
 }
 

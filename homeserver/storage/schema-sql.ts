@@ -108,4 +108,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE events DROP CONSTRAINT events_txn_key_key;
   CREATE UNIQUE INDEX events_txn ON events (txn_key, room_id, txn_scope);
   `,
+  // 3. sendToDevice transactions already delivered (spec: PUT /sendToDevice/{eventType}/{txnId} is
+  // idempotent like every txnId endpoint: a retry must not deliver the messages again). Keyed by
+  // the sending device and the endpoint (the event type is part of its path); the to_device
+  // writer records a row in the same transaction as the device_inbox rows and prunes old ones.
+  `
+  CREATE TABLE to_device_txns (
+    user_id text NOT NULL, device_id text NOT NULL, event_type text NOT NULL, txn_id text NOT NULL, created_ts bigint NOT NULL,
+    PRIMARY KEY (user_id, device_id, event_type, txn_id)
+  );
+  CREATE INDEX to_device_txns_created ON to_device_txns (created_ts);
+  `,
 ];

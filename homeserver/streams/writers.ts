@@ -6,17 +6,24 @@
 import type pg from 'pg';
 import type { StreamName } from '../config/deployment.ts';
 import type { ReplicationBus } from '../replication/bus.ts';
+import { inTransaction } from '../storage/db.ts';
 
 /** One write, tagged by stream. */
 export type StreamOp =
   | { stream: 'typing'; room_id: string; user_id: string; typing: boolean; timeout?: number | undefined }
   | { stream: 'receipts'; room_id: string; receipt_type: string; user_id: string; event_id: string; data: Record<string, unknown> }
-  | { stream: 'to_device'; sender: string; type: string; messages: Record<string, Record<string, unknown>> }
+  | { stream: 'to_device'; sender: string; type: string; messages: Record<string, Record<string, unknown>>; txn?: { device_id: string; txn_id: string } | undefined }
   | { stream: 'account_data'; user_id: string; room_id: string; type: string; content: Record<string, unknown> }
   | { stream: 'presence'; user_id: string; presence: string; status_msg?: string | undefined }
   | { stream: 'device_lists'; user_id: string };
 
 const MAX_TYPING_MS = 120_000;
+/**
+ * How long a sendToDevice transaction ID is remembered. The spec sets no lifetime; Synapse keeps
+ * its transaction cache for 30 minutes. A day covers any client's retry loop.
+ */
+const TO_DEVICE_TXN_MS = 24 * 3600_000;
+const TO_DEVICE_TXN_PRUNE_EVERY_MS = 10 * 60_000;
 
 /** Performs StreamOps for the streams this process writes. */
 export class LocalStreamWriter {
@@ -24,6 +31,7 @@ export class LocalStreamWriter {
   readonly #bus: ReplicationBus;
   readonly #typing = new Map<string, Map<string, number>>();
   readonly #timer: NodeJS.Timeout;
+  #txnsPrunedAt = 0;
 
   constructor(pool: pg.Pool, bus: ReplicationBus) {
     this.#pool = pool;
@@ -66,12 +74,15 @@ export class LocalStreamWriter {
     }
   }
 
-  /** Allocates `n` IDs, runs `insert`, announces `row` under each ID, releases the IDs. */
+  /**
+   * Allocates `n` IDs, runs `insert`, announces `row` under each ID, releases the IDs. An insert
+   * that returns `false` wrote nothing (a replayed transaction): nothing is announced.
+   */
   async #write(stream: StreamName, n: number, insert: (c: pg.Pool, ids: number[]) => Promise<unknown>, row: Record<string, unknown>, rows?: Record<string, unknown>[]): Promise<number[]> {
     const gen = this.#bus.writer(stream);
     const ids = await gen.allocate(n);
     try {
-      await insert(this.#pool, ids);
+      if ((await insert(this.#pool, ids)) === false) return [];
       ids.forEach((id, i) => this.#bus.rdata(stream, id, rows?.[i] ?? row));
     } finally {
       gen.finish(ids);
@@ -89,13 +100,37 @@ export class LocalStreamWriter {
       }
     }
     if (targets.length === 0) return [];
-    return this.#write('to_device', targets.length, async (c, ids) => {
+    const txn = op.txn;
+    // A retry (same sender device, event type and txnId) is answered without a second delivery.
+    // The check before allocating skips the usual retry cheaply; the txn row inserted in the same
+    // transaction as the inbox rows decides concurrent retries and is never left behind by a
+    // delivery that failed.
+    if (txn && await this.#toDeviceTxnSeen(op.sender, op.type, txn)) return [];
+    return this.#write('to_device', targets.length, (pool, ids) => inTransaction(pool, async (c) => {
+      if (txn) {
+        const claimed = await c.query(
+          'INSERT INTO to_device_txns (user_id, device_id, event_type, txn_id, created_ts) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING',
+          [op.sender, txn.device_id, op.type, txn.txn_id, Date.now()]);
+        if (claimed.rowCount === 0) return false;
+      }
       for (let i = 0; i < targets.length; i++) {
         const t = targets[i]!;
         await c.query('INSERT INTO device_inbox (stream_id, user_id, device_id, message) VALUES ($1,$2,$3,$4)',
           [ids[i], t.user, t.device, JSON.stringify({ sender: op.sender, type: op.type, content: t.content })]);
       }
-    }, {}, targets.map((t) => ({ user_id: t.user })));
+      return true;
+    }), {}, targets.map((t) => ({ user_id: t.user })));
+  }
+
+  async #toDeviceTxnSeen(userId: string, type: string, txn: { device_id: string; txn_id: string }): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.#txnsPrunedAt > TO_DEVICE_TXN_PRUNE_EVERY_MS) {
+      this.#txnsPrunedAt = now;
+      await this.#pool.query('DELETE FROM to_device_txns WHERE created_ts < $1', [now - TO_DEVICE_TXN_MS]);
+    }
+    const r = await this.#pool.query('SELECT 1 FROM to_device_txns WHERE user_id = $1 AND device_id = $2 AND event_type = $3 AND txn_id = $4',
+      [userId, txn.device_id, type, txn.txn_id]);
+    return r.rowCount !== 0;
   }
 
   async #setTyping(op: Extract<StreamOp, { stream: 'typing' }>): Promise<number[]> {

@@ -74,3 +74,15 @@ test('events sent before the transaction scope migration are still found by thei
     await pool.end();
   }
 });
+
+test('sendToDevice: a retried transaction is not delivered twice; another event type is another transaction', async () => {
+  const a = await user('da'), b = await user('db');
+  const s0 = await b.sync();
+  const msg = (v: number) => ({ messages: { [b.userId]: { [b.deviceId]: { v } } } });
+  assert.deepEqual(await a.ok('PUT', '/_matrix/client/v3/sendToDevice/m.test/X1', msg(1)), {});
+  assert.deepEqual(await a.ok('PUT', '/_matrix/client/v3/sendToDevice/m.test/X1', msg(1)), {}, 'a retry answers 200 {}');
+  await a.ok('PUT', '/_matrix/client/v3/sendToDevice/m.other/X1', msg(2));
+  await a.ok('PUT', '/_matrix/client/v3/sendToDevice/m.test/X2', msg(3));
+  const s1 = await b.sync({ since: s0.next_batch });
+  assert.deepEqual(s1.to_device.events.map((e: any) => [e.type, e.content.v]), [['m.test', 1], ['m.other', 2], ['m.test', 3]]);
+});
