@@ -63,7 +63,10 @@ async function oneState(hs: Homeserver, c: RequestContext) {
   const { state } = await readableState(hs, c.params.room!, requester(c).userId);
   const e = state.get(c.params.type!, c.params.key ?? '');
   if (!e) throw notFound('Event not found.');
-  return { body: c.query.get('format') === 'event' ? toClient(e, Date.now()) : e.content };
+  // The client format applies redaction: a redacted state event's content is what the redaction
+  // algorithm keeps, as in GET /state and /sync (the stored content is the original).
+  const ev = toClient(e, Date.now());
+  return { body: c.query.get('format') === 'event' ? ev : ev.content };
 }
 
 async function oneEvent(hs: Homeserver, c: RequestContext) {

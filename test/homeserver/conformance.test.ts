@@ -86,3 +86,20 @@ test('sendToDevice: a retried transaction is not delivered twice; another event 
   const s1 = await b.sync({ since: s0.next_batch });
   assert.deepEqual(s1.to_device.events.map((e: any) => [e.type, e.content.v]), [['m.test', 1], ['m.other', 2], ['m.test', 3]]);
 });
+
+test('GET /state/{type}/{key} of a redacted state event returns the redacted content, as GET /state does', async () => {
+  const a = await user('sa');
+  const room = await a.createRoom({ topic: 'secret topic' });
+  const r = `/_matrix/client/v3/rooms/${enc(room)}`;
+  const topic = await a.ok('GET', `${r}/state/m.room.topic?format=event`);
+  await a.ok('PUT', redactPath(room, topic.event_id, 'rt1'), {});
+  assert.deepEqual(await a.ok('GET', `${r}/state/m.room.topic`), {});
+  assert.deepEqual((await a.ok('GET', `${r}/state/m.room.topic?format=event`)).content, {});
+  assert.deepEqual((await a.ok('GET', `${r}/state`)).find((e: any) => e.type === 'm.room.topic').content, {});
+  // Redaction keeps what the algorithm keeps (room version 10: join_rule for m.room.join_rules).
+  const jr = await a.ok('GET', `${r}/state/m.room.join_rules?format=event`);
+  await a.ok('PUT', `${r}/state/m.room.join_rules`, { ...jr.content, extra: 'dropped on redaction' });
+  const jr2 = await a.ok('GET', `${r}/state/m.room.join_rules?format=event`);
+  await a.ok('PUT', redactPath(room, jr2.event_id, 'rt2'), {});
+  assert.deepEqual(await a.ok('GET', `${r}/state/m.room.join_rules`), { join_rule: jr.content.join_rule });
+});
