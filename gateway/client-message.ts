@@ -131,6 +131,22 @@ export class ClientResponse {
   }
 
   /**
+   * Some of the response has been written to the client, so it can no longer be replaced by an
+   * error. Not the same as headersSent: the head is held until the first body bytes (frame).
+   */
+  get started(): boolean {
+    return this.headersSent && this.head === null;
+  }
+
+  /** Drops a head that is still held (not started), so another response can be written instead. */
+  discardHead(): void {
+    if (this.started) throw new Error('the response has started');
+    this.head = null;
+    this.raw = null;
+    this.headersSent = false;
+  }
+
+  /**
    * Sets the status and fields ([name, value, ...]; hop-by-hop fields already removed). Without a
    * Content-Length the body is sent chunked (HTTP/1.1) or delimited by closing (HTTP/1.0).
    */

@@ -5,6 +5,7 @@
  * are retried once on the next server; 404/405 M_UNRECOGNIZED answers from a worker are replayed
  * once to the default upstream (issue 4, point 3: drift safety).
  */
+import type { Socket } from 'node:net';
 import type { ClientRequest, ClientResponse } from './client-message.ts';
 import type { ServerState } from '../routing/types.ts';
 import { ProxyError, isConnectFailure, statusFor, sendError, codeForSocketError, type ProxyErrorCode } from './errors.ts';
@@ -44,6 +45,8 @@ export class Exchange implements ConnectionUser {
   private drift: DriftBuffer | null = null;
   /** First body chunk of the current read, held back so a whole response leaves in one end(). */
   private held: Buffer | null = null;
+  /** The upstream socket write() paused for client backpressure, until the client drains. */
+  private paused: Socket | null = null;
 
   constructor(req: ClientRequest, res: ClientResponse, ctx: ProxyContext, begin: ExchangeStart) {
     this.req = req;
@@ -88,9 +91,19 @@ export class Exchange implements ConnectionUser {
     conn.parser.reset(this, this.req.head.method === 'HEAD');
     conn.setTimeout(this.runtime.idleTimeout);
     this.phase = 'waiting';
+    this.disarm(); // the connect timer; bodySent starts the first-byte timer
     const head = buildRequestHead(this.req, this.begin.clientIp, this.begin.trustedPeer, this.body.chunked);
     this.body.sendTo(conn.socket, head);
-    this.arm(this.firstByteTimeout(), 'first_byte_timeout');
+  }
+
+  /**
+   * The request's last byte was written to the upstream (RequestBody; synchronously within
+   * sendTo when there is no body or it is replayed or already whole). Only now is it the
+   * upstream's turn: the first-byte timer starts here, so a slow upload is not cut while it is
+   * still streaming (the idle timeout governs until then, see onIdleTimeout).
+   */
+  bodySent(): void {
+    if (this.phase === 'waiting') this.arm(this.firstByteTimeout(), 'first_byte_timeout');
   }
 
   private firstByteTimeout(): number {
@@ -112,6 +125,7 @@ export class Exchange implements ConnectionUser {
 
   private onTimer(code: ProxyErrorCode): void {
     this.timer = null;
+    if (this.phase === 'done') return;
     this.upstreamFailed(new ProxyError(code, code === 'connect_timeout' ? 'timed out connecting to the upstream' : 'the upstream did not answer in time'));
   }
 
@@ -169,18 +183,38 @@ export class Exchange implements ConnectionUser {
     this.write(chunk);
   }
 
+  /**
+   * Writes to the client; when its buffer is full the upstream socket stops being read until the
+   * client drains. One pause per drain: further full writes in the same read add no waiter.
+   */
   private write(chunk: Buffer): void {
-    if (!this.res.write(chunk)) {
-      const sock = this.conn!.socket;
-      sock.pause();
-      this.res.onceDrain(() => sock.resume());
-    }
+    if (this.res.write(chunk) || this.paused !== null) return;
+    const sock = this.conn!.socket;
+    this.paused = sock;
+    sock.pause();
+    this.res.onceDrain(() => this.resumeUpstream());
+  }
+
+  /**
+   * Undoes write()'s pause, once: on the client's drain, or at completion before the connection
+   * goes back to the pool (a paused idle connection would never read the next exchange's
+   * answer); a drain after completion then finds nothing to resume.
+   */
+  private resumeUpstream(): void {
+    const sock = this.paused;
+    if (sock === null) return;
+    this.paused = null;
+    sock.resume();
   }
 
   onComplete(keepAlive: boolean): void {
     const conn = this.conn;
     if (conn === null) return; // the exchange already failed (e.g. an invalid header) mid-parse
     this.conn = null;
+    this.resumeUpstream();
+    // An early answer (before the whole body was sent): the rest of the body is not this
+    // exchange's any more; the client connection reads and drops it, or closes (http1-server.ts).
+    if (!this.body.done) this.body.discard();
     if (keepAlive && this.body.done) conn.pool.release(conn);
     else conn.destroy();
     this.endAttempt(this.status >= 500 || (this.drift?.status ?? 0) >= 500 ? 'failure' : 'ok');
@@ -196,8 +230,11 @@ export class Exchange implements ConnectionUser {
   onConnectionError(err: NodeJS.ErrnoException, responseStarted: boolean): void {
     const conn = this.conn;
     this.conn = null;
-    if (conn !== null && conn.uses > 0 && !responseStarted && this.phase === 'waiting' && this.body.replayable && !this.body.started) {
-      // A reused keep-alive connection closed by the server before our request reached it.
+    if (conn !== null && conn.uses > 0 && !responseStarted && this.phase === 'waiting' && this.begin.idempotent
+      && this.body.replayable && !this.body.started) {
+      // A reused keep-alive connection closed by the server, most likely before our request
+      // reached it; but it may have arrived and been acted on, so only an idempotent request is
+      // sent again (RFC 9110 section 9.2.2); others get the error.
       this.server.inflight--;
       return this.attempt(this.server);
     }
@@ -207,7 +244,8 @@ export class Exchange implements ConnectionUser {
   }
 
   onIdleTimeout(): void {
-    if (this.phase === 'waiting') return; // the first-byte timer governs until the head arrives
+    // From the request's last byte until the head arrives, the first-byte timer governs (bodySent).
+    if (this.phase === 'waiting' && this.body.done) return;
     this.upstreamFailed(new ProxyError('idle_timeout', 'the upstream went silent'));
   }
 
@@ -230,6 +268,7 @@ export class Exchange implements ConnectionUser {
 
   /** The request body grew past the route's limit (RequestBody). */
   bodyOverflow(): void {
+    if (this.phase === 'done') return; // late body bytes of a finished exchange
     this.disarm();
     const conn = this.conn;
     this.conn = null;
@@ -261,17 +300,25 @@ export class Exchange implements ConnectionUser {
     this.ctx.observer.attempt(this.server, outcome);
   }
 
-  /** Answers with an error, or cuts the client connection if the response already started. */
+  /**
+   * Answers with an error, or cuts the client connection if part of the response already reached
+   * it. An upstream head (and first body chunk) held back for coalescing has not reached it: it
+   * is dropped and the client gets the Matrix error. A no-op once the exchange is done.
+   */
   fail(err: ProxyError): void {
+    if (this.phase === 'done') return;
     this.disarm();
     this.error = err.code;
-    const wasStreaming = this.phase === 'streaming';
     this.phase = 'done';
-    if (wasStreaming || this.res.headersSent) {
-      this.res.destroy();
-    } else if (!this.res.destroyed) {
-      sendError(this.res, statusFor(err.code), err.message);
+    const res = this.res;
+    if (res.started) {
+      res.destroy();
+    } else if (!res.destroyed) {
+      this.held = null;
+      this.bytesOut = 0;
+      res.discardHead();
       this.status = statusFor(err.code);
+      sendError(res, this.status, err.message);
     }
     this.body.discard();
     this.ctx.observer.finish(this);

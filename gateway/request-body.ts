@@ -21,8 +21,11 @@ export class RequestBody implements BodySink {
   started = false;
   /** Every byte has been written to the current upstream (or there is no body). */
   done: boolean;
-  /** Told when a chunked body grows past the limit. */
-  owner: { bodyOverflow(): void } | null = null;
+  /**
+   * Told when a chunked body grows past the limit, and when the request's last byte has been
+   * written to the upstream (the first-byte timer starts then: gateway/proxy.ts bodySent).
+   */
+  owner: { bodyOverflow(): void; bodySent(): void } | null = null;
   private readonly req: ClientRequest;
   private readonly maxBody: number;
   private kept: Buffer[] | null;
@@ -51,17 +54,19 @@ export class RequestBody implements BodySink {
   /**
    * Writes the request head, then streams the body (or its kept copy) to an upstream socket. The
    * socket stays corked until the first body bytes, so head and a small body leave in one write.
+   * The owner's bodySent runs once the last byte is written: here, or later from onEnd.
    */
   sendTo(socket: Socket, head: string): void {
     if (!this.hasBody) {
       socket.write(head, 'latin1');
-      return;
+      return this.owner?.bodySent();
     }
     socket.cork();
     socket.write(head, 'latin1');
     if (this.started) {
       this.replay(socket);
-      return void socket.uncork();
+      socket.uncork();
+      return this.owner?.bodySent();
     }
     this.started = true;
     this.socket = socket;
@@ -104,10 +109,11 @@ export class RequestBody implements BodySink {
   /** The client's body ended (BodySink). */
   onEnd(): void {
     this.complete = true;
-    if (this.socket !== null && !this.socket.destroyed) {
-      this.finish(this.socket);
-      this.uncork(this.socket);
-    }
+    const socket = this.socket;
+    if (socket === null || socket.destroyed) return;
+    this.finish(socket);
+    this.uncork(socket);
+    this.owner?.bodySent();
   }
 
   private uncork(socket: Socket): void {
