@@ -5,12 +5,12 @@
  */
 import { type Homeserver, sendEvents } from '../context.ts';
 import { badJson, invalidParam, notFound } from '../errors.ts';
-import { requester, type RequestContext, type RouteDef } from '../http/types.ts';
+import { requester, type RequestContext, type Requester, type RouteDef } from '../http/types.ts';
 import { toClient, type EventDraft } from '../rooms/event.ts';
 import { readableState } from '../rooms/access.ts';
 import { canSee, filterVisible, loadVisibility } from '../rooms/visibility.ts';
 import { matches, parseFilter, type EventFilter } from '../rooms/filter.ts';
-import { getEvent, roomEventsBackward, roomEventsForward } from '../storage/events.ts';
+import { eventByTxn, getEvent, roomEventsBackward, roomEventsForward } from '../storage/events.ts';
 import { parseStreamToken } from '../streams/token.ts';
 import { RateLimiter } from '../ratelimit.ts';
 
@@ -18,8 +18,15 @@ import { RateLimiter } from '../ratelimit.ts';
 export function eventRoutes(hs: Homeserver): RouteDef[] {
   const rc = hs.config.rc_message;
   const limiter = rc ? new RateLimiter(rc.per_second, rc.burst_count) : undefined;
-  const send = (hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string) => {
-    limiter?.take(requester(c).userId);
+  const send = async (hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string) => {
+    if (limiter) {
+      // A retry of a transaction that was already sent is answered from it, not limited (the
+      // spec's idempotency holds whatever the rate; Synapse's transaction cache also answers first).
+      // Only when limiting: otherwise the persister's unique index answers the retry at no extra cost.
+      const prior = txn !== undefined ? await eventByTxn(hs.pool, { ...transaction(requester(c), txn, d.type), room_id: c.params.room! }) : undefined;
+      if (prior) return { body: { event_id: prior.event_id } };
+      limiter.take(requester(c).userId);
+    }
     return sendOne(hs, c, d, txn);
   };
   const r = (method: RouteDef['method'], path: string, handler: RouteDef['handler']): RouteDef => ({ method, path, auth: 'user', placement: 'any', handler });
@@ -35,14 +42,21 @@ export function eventRoutes(hs: Homeserver): RouteDef[] {
   ];
 }
 
+/**
+ * Spec "Transaction identifiers": scoped to the device and the HTTP endpoint. The room is its own
+ * column; the scope names the rest of the path (send/{type} or redact/{eventId}).
+ */
+function transaction(me: Requester, txn: string, type: string, redacts?: string): { key: string; scope: string } {
+  return { key: `${me.userId}|${me.deviceId}|${txn}`, scope: redacts !== undefined ? `redact ${redacts}` : `send ${type}` };
+}
+
 async function sendOne(hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string, redacts?: string) {
   const me = requester(c);
   const draft: EventDraft = { ...d, sender: me.userId, redacts };
   if (txn !== undefined) {
-    // Spec "Transaction identifiers": scoped to the device and the HTTP endpoint. The room is its
-    // own column; the scope names the rest of the path (send/{type} or redact/{eventId}).
-    draft.txn_key = `${me.userId}|${me.deviceId}|${txn}`;
-    draft.txn_scope = redacts !== undefined ? `redact ${redacts}` : `send ${d.type}`;
+    const t = transaction(me, txn, d.type, redacts);
+    draft.txn_key = t.key;
+    draft.txn_scope = t.scope;
   }
   const res = await sendEvents(hs, { room_id: c.params.room!, drafts: [draft] });
   return { body: { event_id: res.events[0]!.event_id } };

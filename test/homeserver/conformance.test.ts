@@ -103,3 +103,19 @@ test('GET /state/{type}/{key} of a redacted state event returns the redacted con
   await a.ok('PUT', redactPath(room, jr2.event_id, 'rt2'), {});
   assert.deepEqual(await a.ok('GET', `${r}/state/m.room.join_rules`), { join_rule: jr.content.join_rule });
 });
+
+test('rc_message: a retried transaction is answered with its event, not rate-limited', async () => {
+  const limited = await startMain({ rc_message: { per_second: 0.1, burst_count: 3 } });
+  try {
+    const a = await new Client(limited.url).register('rlretry');
+    const room = await a.createRoom();
+    const first = (await a.ok('PUT', sendPath(room, 'm.room.message', 'same'), { msgtype: 'm.text', body: 'x' })).event_id;
+    for (let i = 0; i < 2; i++) await a.send(room, `fill ${i}`);
+    const over = await a.req('PUT', sendPath(room, 'm.room.message', 'new'), { msgtype: 'm.text', body: 'y' });
+    assert.equal(over.status, 429, 'the bucket is empty');
+    const retry = await a.req('PUT', sendPath(room, 'm.room.message', 'same'), { msgtype: 'm.text', body: 'x' });
+    assert.deepEqual([retry.status, retry.body], [200, { event_id: first }]);
+  } finally {
+    await limited.stop();
+  }
+});
