@@ -13,7 +13,7 @@
  * of the caller's buffer, valid only during the call.
  */
 import { BodyFraming, type FramingFault, type FramingRules } from './body-framing.ts';
-import { CONNECTION_CLOSE, CONNECTION_NAMES, DROP_RESPONSE, readConnection } from './headers.ts';
+import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, CONNECTION_NAMES, DROP_RESPONSE, readConnection } from './headers.ts';
 import { fieldList } from './http1-request.ts';
 
 /** The head of one upstream response, as bytes. */
@@ -151,11 +151,17 @@ export class ResponseParser {
       this.pending = Buffer.from(buf.subarray(off)); // copied: the read buffer is reused
       return -1;
     }
+    // The complete head too: else the same head passes or fails depending on how TCP split it.
+    if (end + 4 - off > MAX_HEAD) throw new ParseError('upstream response head too large');
     const status = parseStatusLine(buf, off);
     const fieldsStart = lineEnd(buf, off + 12, end + 2) + 2;
-    const f: HeadFacts = { length: -1, chunked: false, drops: null, namesMore: false };
+    const f: HeadFacts = { length: -1, chunked: false, coded: false, keepAlive: false, drops: null, namesMore: false };
     for (let line = fieldsStart; line < end + 2;) line = this.field(buf, line, off, f);
     if (status < 200 && status !== 101) return end + 4; // interim response: wait for the final one
+    // RFC 9112 section 6.3: Transfer-Encoding with Content-Length may be response splitting; refused
+    // (502 like any malformed response, and the connection is closed) rather than reframed.
+    if (f.coded && f.length >= 0) throw new ParseError('upstream response has both Transfer-Encoding and Content-Length');
+    if (buf[off + 7] === 48) this.http10(f);
     const bytes = Buffer.from(buf.subarray(off, end + 2));
     this.sink!.onHead(status, new ResponseHead(bytes, f.drops, f.length >= 0, f.namesMore));
     this.frame(status, f.length, f.chunked);
@@ -176,15 +182,27 @@ export class ResponseParser {
     }
     (f.drops ??= []).push(line - base, eol + 2 - base);
     const value = buf.toString('latin1', i + 1, eol).trim();
-    if (kind === FieldKind.TransferEncoding) f.chunked = /(^|,)\s*chunked\s*$/i.test(value);
-    else if (kind === FieldKind.Connection) this.connection(value, f);
+    if (kind === FieldKind.TransferEncoding) {
+      f.coded = true;
+      f.chunked = /(^|,)\s*chunked\s*$/i.test(value);
+    } else if (kind === FieldKind.Connection) this.connection(value, f);
     return eol + 2;
   }
 
   private connection(value: string, f: HeadFacts): void {
     const bits = readConnection(value, null);
     if ((bits & CONNECTION_CLOSE) !== 0) this.keepAlive = false;
+    if ((bits & CONNECTION_KEEP_ALIVE) !== 0) f.keepAlive = true;
     if ((bits & CONNECTION_NAMES) !== 0) f.namesMore = true;
+  }
+
+  /**
+   * An HTTP/1.0 response keeps the connection only with `Connection: keep-alive` (RFC 9112 section
+   * 9.3), and never after a Transfer-Encoding, which 1.0 does not have: its framing is treated as
+   * faulty and the connection closed after the message (RFC 9112 section 6.1).
+   */
+  private http10(f: HeadFacts): void {
+    if (!f.keepAlive || f.coded) this.keepAlive = false;
   }
 
   private frame(status: number, length: number, chunked: boolean): void {
@@ -204,6 +222,10 @@ export class ResponseParser {
 interface HeadFacts {
   length: number;
   chunked: boolean;
+  /** A Transfer-Encoding field was present (chunked or not). */
+  coded: boolean;
+  /** `Connection` listed keep-alive (what keeps an HTTP/1.0 response's connection). */
+  keepAlive: boolean;
   drops: number[] | null;
   namesMore: boolean;
 }

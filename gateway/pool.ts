@@ -129,6 +129,12 @@ export class UpstreamConnection {
     this.user.onIdleTimeout();
   }
 
+  /** Neither side closed or half-closed the socket (checked before an idle connection is reused). */
+  get reusable(): boolean {
+    const s = this.socket;
+    return !this.closed && !s.destroyed && !s.readableEnded && s.writable;
+  }
+
   /** Closes the connection (an aborted exchange cannot leave it in a reusable state). */
   destroy(): void {
     this.closed = true;
@@ -158,9 +164,18 @@ export class ConnectionPool {
     this.options = options;
   }
 
-  /** An idle connection, or null when a new one must be opened with `open()`. */
+  /**
+   * An idle connection, or null when a new one must be opened with `open()`. A connection leaves
+   * the idle list on its socket's 'close' event, which comes a tick after 'end' or an error: one
+   * the upstream closed meanwhile is still listed, and is dropped here instead of handed out.
+   */
   takeIdle(): UpstreamConnection | null {
-    return this.idle.pop() ?? null;
+    let conn = this.idle.pop();
+    while (conn !== undefined && !conn.reusable) {
+      conn.destroy();
+      conn = this.idle.pop();
+    }
+    return conn ?? null;
   }
 
   /** Starts a new connection; `onConnect` fires once it is writable. */
