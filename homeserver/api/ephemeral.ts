@@ -4,7 +4,7 @@
  * reads come from the database.
  */
 import { type Homeserver, writeStream } from '../context.ts';
-import { badJson, forbidden, notFound } from '../errors.ts';
+import { badJson, forbidden, MatrixError, notFound } from '../errors.ts';
 import { requester, type RequestContext, type RouteDef } from '../http/types.ts';
 import { roomStateNow } from '../rooms/access.ts';
 
@@ -81,8 +81,21 @@ async function toDevice(hs: Homeserver, c: RequestContext) {
   return { body: {} };
 }
 
+/**
+ * Account data types the server controls (spec: PUT /user/{userId}/account_data/{type} and the
+ * room form, "405: This type of account data is controlled by the server; it cannot be modified by
+ * clients", M_BAD_JSON): push rules change through /pushrules, m.fully_read through read_markers
+ * or receipts. Synapse refuses the same two.
+ */
+const SERVER_CONTROLLED = { global: 'm.push_rules', room: 'm.fully_read' } as const;
+
 async function putAccountData(hs: Homeserver, c: RequestContext, roomId: string) {
   const me = self(c);
+  const type = c.params.type!;
+  if (type === (roomId === '' ? SERVER_CONTROLLED.global : SERVER_CONTROLLED.room)) {
+    const use = roomId === '' ? 'the /pushrules API' : '/rooms/{roomId}/read_markers';
+    throw new MatrixError('M_BAD_JSON', `${type} is controlled by the server; it cannot be set through this API (use ${use})`, 405);
+  }
   await writeStream(hs, { stream: 'account_data', user_id: me, room_id: roomId, type: c.params.type!, content: c.body });
   return { body: {} };
 }

@@ -119,3 +119,18 @@ test('rc_message: a retried transaction is answered with its event, not rate-lim
     await limited.stop();
   }
 });
+
+test('account data the server controls (m.push_rules, room m.fully_read) is refused with 405 M_BAD_JSON', async () => {
+  const a = await user('ad');
+  const room = await a.createRoom();
+  const u = `/_matrix/client/v3/user/${enc(a.userId)}`;
+  const rules = await a.req('PUT', `${u}/account_data/m.push_rules`, {});
+  assert.deepEqual([rules.status, rules.body.errcode], [405, 'M_BAD_JSON']);
+  const fully = await a.req('PUT', `${u}/rooms/${enc(room)}/account_data/m.fully_read`, { event_id: '$x' });
+  assert.deepEqual([fully.status, fully.body.errcode], [405, 'M_BAD_JSON']);
+  assert.equal((await a.req('GET', `${u}/rooms/${enc(room)}/account_data/m.fully_read`)).status, 404, 'nothing was stored');
+  // Other types, and these names in the other scope, are ordinary account data.
+  await a.ok('PUT', `${u}/account_data/m.fully_read`, { v: 1 });
+  await a.ok('PUT', `${u}/rooms/${enc(room)}/account_data/m.push_rules`, { v: 2 });
+  await a.ok('PUT', `${u}/account_data/m.x`, { v: 3 });
+});
