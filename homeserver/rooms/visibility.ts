@@ -4,6 +4,9 @@
  * m.room.history_visibility in force before the event and on the user's membership at the event.
  *   world_readable: everyone; shared: members at the event, and anyone joined now;
  *   invited: members and invitees at the event; joined: members at the event only.
+ * Whatever the setting, a user sees their own membership events (Synapse does the same): without
+ * that, the leave or kick that ended their membership is hidden from the leave section of /sync
+ * and from /messages, since their membership at it is already `leave`.
  */
 import type { Queryable } from '../storage/db.ts';
 import { membershipHistory, visibilityHistory } from '../storage/events.ts';
@@ -11,6 +14,7 @@ import type { StoredEvent } from './event.ts';
 
 /** What a visibility decision needs, loaded once per (user, room). */
 export interface VisibilityContext {
+  userId: string;
   memberships: { at: number; membership: string }[];
   visibilities: { at: number; value: string }[];
   currentMembership: string | undefined;
@@ -19,7 +23,7 @@ export interface VisibilityContext {
 /** Loads the user's membership history and the room's visibility history. */
 export async function loadVisibility(q: Queryable, roomId: string, userId: string): Promise<VisibilityContext> {
   const [memberships, visibilities] = await Promise.all([membershipHistory(q, roomId, userId), visibilityHistory(q, roomId)]);
-  return { memberships, visibilities, currentMembership: memberships.at(-1)?.membership };
+  return { userId, memberships, visibilities, currentMembership: memberships.at(-1)?.membership };
 }
 
 function lastAt<T extends { at: number }>(list: readonly T[], at: number, inclusive: boolean): T | undefined {
@@ -30,6 +34,7 @@ function lastAt<T extends { at: number }>(list: readonly T[], at: number, inclus
 
 /** Whether the user may see `event`. */
 export function canSee(ctx: VisibilityContext, event: Pick<StoredEvent, 'stream_ordering' | 'type' | 'state_key'>): boolean {
+  if (event.type === 'm.room.member' && event.state_key === ctx.userId) return true;
   const hv = lastAt(ctx.visibilities, event.stream_ordering, false)?.value ?? 'shared';
   if (hv === 'world_readable') return true;
   const m = lastAt(ctx.memberships, event.stream_ordering, true)?.membership;

@@ -134,3 +134,32 @@ test('account data the server controls (m.push_rules, room m.fully_read) is refu
   await a.ok('PUT', `${u}/rooms/${enc(room)}/account_data/m.push_rules`, { v: 2 });
   await a.ok('PUT', `${u}/account_data/m.x`, { v: 3 });
 });
+
+test('a user sees their own leave and kick in the leave section of /sync and in /messages', async () => {
+  const a = await user('la'), b = await user('lb');
+  const members = (events: any[]) => events.filter((e: any) => e.type === 'm.room.member' && e.state_key === b.userId).map((e: any) => [e.content.membership, e.sender]);
+  const bodies = (events: any[]) => events.filter((e: any) => e.type === 'm.room.message').map((e: any) => e.content.body);
+
+  const kicked = await a.createRoom({ preset: 'public_chat' });
+  await b.join(kicked);
+  await a.send(kicked, 'while there');
+  const s0 = await b.sync();
+  await a.ok('POST', `/_matrix/client/v3/rooms/${enc(kicked)}/kick`, { user_id: b.userId, reason: 'bye' });
+  await a.send(kicked, 'after the kick');
+  const s1 = await b.sync({ since: s0.next_batch });
+  const left = s1.rooms.leave[kicked];
+  assert.ok(left, 'the kicked room is in the leave section');
+  assert.deepEqual(members(left.timeline.events), [['leave', a.userId]], 'with the kick in its timeline');
+  assert.deepEqual(bodies(left.timeline.events), []);
+  const m = await b.ok('GET', `/_matrix/client/v3/rooms/${enc(kicked)}/messages?dir=b&limit=50`);
+  assert.deepEqual(members(m.chunk), [['leave', a.userId], ['join', b.userId]]);
+  assert.deepEqual(bodies(m.chunk), ['while there'], 'nothing after the kick');
+
+  const quit = await a.createRoom({ preset: 'public_chat' });
+  await b.join(quit);
+  await b.ok('POST', `/_matrix/client/v3/rooms/${enc(quit)}/leave`, {});
+  const s2 = await b.sync({ filter: JSON.stringify({ room: { include_leave: true } }) });
+  assert.deepEqual(members(s2.rooms.leave[quit].timeline.events).at(-1), ['leave', b.userId]);
+  const m2 = await b.ok('GET', `/_matrix/client/v3/rooms/${enc(quit)}/messages?dir=b&limit=50`);
+  assert.deepEqual(members(m2.chunk)[0], ['leave', b.userId]);
+});
