@@ -91,8 +91,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, device_id, algorithm, key_id)
   );
   `,
-  // 2. Transaction IDs are scoped to the device AND the endpoint (spec: "Transaction identifiers":
-  // "scoped to a single device and a single HTTP endpoint"), so the same txnId in another room, for
+  // 2. Transaction IDs are scoped to the device AND the endpoint (spec "Transaction identifiers": a
+  // transaction ID's scope is one device and one HTTP endpoint), so the same txnId in another room, for
   // another event type, or redacting another event is a new transaction. txn_key keeps
   // `user|device|txnId` (what unsigned.transaction_id is echoed from); txn_scope names the
   // endpoint within the room: `send <event type>` or `redact <redacted event ID>` (the kind is the
