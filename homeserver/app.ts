@@ -82,14 +82,22 @@ export async function startHomeserver(config: HomeserverConfig, opts: StartOptio
   }
   const pool = openPool(config, `switchyard-${deployment.instanceName}`);
   pool.on('error', (err) => log.warn({ err: String(err) }, 'idle database connection failed'));
-  if (deployment.isMain) await migrate(pool);
-  else await waitForSchema(pool);
   const positions = new StreamPositions(deployment.writers);
   const notifier = new Notifier();
   const writes = STREAMS.filter((s) => deployment.writes(s));
   const redis = config.redis.enabled ? { host: config.redis.host, port: config.redis.port, password: config.redis.password, dbid: config.redis.dbid } : undefined;
   const bus = new ReplicationBus({ instance: deployment.instanceName, channel: config.server_name, pool, positions, notifier, writes, redis, log });
-  await bus.start();
+  try {
+    if (deployment.isMain) await migrate(pool);
+    else await waitForSchema(pool);
+    await bus.start();
+  } catch (err) {
+    // A failed migration or replication start must not leave the pool, Redis or timers holding
+    // the process (or a test that started it) open.
+    await bus.stop().catch(() => undefined);
+    await pool.end();
+    throw err;
+  }
   const hs: Homeserver = {
     deployment, config, serverName: config.server_name, pool, log, positions, notifier, bus,
     replication: new ReplicationClient(deployment),

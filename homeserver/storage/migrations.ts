@@ -22,6 +22,10 @@ export async function migrate(pool: pg.Pool, target = MIGRATIONS.length): Promis
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL, applied_ts bigint NOT NULL)');
     let current = await currentVersion(client);
+    if (current > MIGRATIONS.length) {
+      // A newer release migrated this database: running older code on it could misread or damage rows.
+      throw new Error(`the database schema is at version ${current}, newer than this release's ${MIGRATIONS.length}: run the release that migrated it (or newer)`);
+    }
     for (; current < target; current++) {
       await client.query('BEGIN');
       try {

@@ -7,10 +7,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { Client, startMain } from './harness.ts';
 import { freshDatabase } from '../support/env.ts';
-import { migrate } from '../../homeserver/storage/migrations.ts';
+import { migrate, SCHEMA_VERSION } from '../../homeserver/storage/migrations.ts';
 import { eventByTxn } from '../../homeserver/storage/events.ts';
+
+const execFileAsync = promisify(execFile);
 
 let hs: Awaited<ReturnType<typeof startMain>>;
 before(async () => { hs = await startMain(); });
@@ -162,4 +170,29 @@ test('a user sees their own leave and kick in the leave section of /sync and in 
   assert.deepEqual(members(s2.rooms.leave[quit].timeline.events).at(-1), ['leave', b.userId]);
   const m2 = await b.ok('GET', `/_matrix/client/v3/rooms/${enc(quit)}/messages?dir=b&limit=50`);
   assert.deepEqual(members(m2.chunk)[0], ['leave', b.userId]);
+});
+
+test('main refuses a database a newer release migrated, and the failed start lets its process exit', async () => {
+  const url = await freshDatabase('newer');
+  const pool = new pg.Pool({ connectionString: url });
+  try {
+    await migrate(pool);
+    await pool.query('INSERT INTO schema_version (version, applied_ts) VALUES ($1, $2)', [SCHEMA_VERSION + 1, Date.now()]);
+  } finally {
+    await pool.end();
+  }
+  // In a child process that catches the error and returns: anything the failed start left open
+  // (the pool keeps cp_min connections for good) would keep it alive past the deadline.
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-newer-'));
+  const script = join(dir, 'start.ts');
+  writeFileSync(script, [
+    `import { start, mainConfig, databaseSection } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'harness.ts')).href)};`,
+    `try { await start(await mainConfig({ database: databaseSection(${JSON.stringify(url)}) })); console.log('started'); }`,
+    'catch (err) { console.log(String(err)); }',
+  ].join('\n'));
+  const t0 = Date.now();
+  const { stdout } = await execFileAsync(process.execPath, [script], { timeout: 15_000, env: process.env });
+  assert.match(stdout, /schema is at version \d+, newer than this release/);
+  assert.ok(Date.now() - t0 < 10_000, `the process exited by itself (${Date.now() - t0} ms)`);
+  rmSync(dir, { recursive: true, force: true });
 });
