@@ -61,6 +61,8 @@ export class EventPersister {
     const fresh: StoredEvent[] = [];
     let depth = state.depth;
     for (const draft of req.drafts) {
+      // A key without its endpoint could never be found again (an older worker's draft, say): refuse it.
+      if (draft.txn_key && !draft.txn_scope) throw new MatrixError('M_BAD_JSON', 'a draft with txn_key needs txn_scope (the endpoint the transaction ID was used on)');
       const size = Buffer.byteLength(JSON.stringify(draft.content));
       if (size > MAX_EVENT_BYTES) throw new MatrixError('M_TOO_LARGE', `event content is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
       const target = draft.type === 'm.room.redaction' && draft.redacts ? await getEvent(this.#pool, draft.redacts) : undefined;

@@ -22,10 +22,8 @@ export async function migrate(pool: pg.Pool, target = MIGRATIONS.length): Promis
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL, applied_ts bigint NOT NULL)');
     let current = await currentVersion(client);
-    if (current > MIGRATIONS.length) {
-      // A newer release migrated this database: running older code on it could misread or damage rows.
-      throw new Error(`the database schema is at version ${current}, newer than this release's ${MIGRATIONS.length}: run the release that migrated it (or newer)`);
-    }
+    // A newer release migrated this database: running older code on it could misread or damage rows.
+    if (current > MIGRATIONS.length) throw newerSchema(current);
     for (; current < target; current++) {
       await client.query('BEGIN');
       try {
@@ -44,18 +42,25 @@ export async function migrate(pool: pg.Pool, target = MIGRATIONS.length): Promis
   }
 }
 
+function newerSchema(version: number): Error {
+  return new Error(`the database schema is at version ${version}, newer than this release's ${SCHEMA_VERSION}: run the release that migrated it (or newer)`);
+}
+
 async function currentVersion(q: pg.PoolClient | pg.Pool): Promise<number> {
   const r = await q.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
   return r.rows[0]?.v ?? 0;
 }
 
-/** Waits (workers) until main has migrated to SCHEMA_VERSION. */
+/** Waits (workers) until main has migrated to SCHEMA_VERSION; refuses a schema a newer release migrated. */
 export async function waitForSchema(pool: pg.Pool, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    let version = -1;
     try {
-      if ((await currentVersion(pool)) >= SCHEMA_VERSION) return;
+      version = await currentVersion(pool);
     } catch { /* table not created yet */ }
+    if (version > SCHEMA_VERSION) throw newerSchema(version);
+    if (version === SCHEMA_VERSION) return;
     if (Date.now() > deadline) throw new Error(`database schema did not reach version ${SCHEMA_VERSION}: is main running?`);
     await sleep(200);
   }

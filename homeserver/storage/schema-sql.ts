@@ -96,9 +96,11 @@ export const MIGRATIONS: readonly string[] = [
   // another event type, or redacting another event is a new transaction. txn_key keeps
   // `user|device|txnId` (what unsigned.transaction_id is echoed from); txn_scope names the
   // endpoint within the room: `send <event type>` or `redact <redacted event ID>` (the kind is the
-  // first word, the rest is verbatim, so no escaping is needed). Rows sent before this version get
-  // the scope their endpoint had (a redaction with txn_key came from /redact), so their retries
-  // still return them; the unique key becomes (txn_key, room_id, txn_scope).
+  // first word, the rest is verbatim, so no escaping is needed). Rows sent before this version did
+  // not record their endpoint: a redaction with txn_key is taken to have come from /redact (it may
+  // have come from /send/m.room.redaction, whose retry then misses it), the rest from /send.
+  // The unique key becomes (txn_key, room_id, txn_scope); since PostgreSQL never finds two NULLs
+  // equal, a txn_key without a scope is refused outright rather than left undeduplicated.
   `
   ALTER TABLE events ADD COLUMN txn_scope text;
   UPDATE events SET txn_scope = CASE
@@ -107,6 +109,7 @@ export const MIGRATIONS: readonly string[] = [
     WHERE txn_key IS NOT NULL;
   ALTER TABLE events DROP CONSTRAINT events_txn_key_key;
   CREATE UNIQUE INDEX events_txn ON events (txn_key, room_id, txn_scope);
+  ALTER TABLE events ADD CONSTRAINT events_txn_scoped CHECK (txn_key IS NULL OR txn_scope IS NOT NULL);
   `,
   // 3. sendToDevice transactions already delivered (spec: PUT /sendToDevice/{eventType}/{txnId} is
   // idempotent like every txnId endpoint: a retry must not deliver the messages again). Keyed by

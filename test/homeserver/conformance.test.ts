@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, startMain } from './harness.ts';
 import { freshDatabase } from '../support/env.ts';
-import { migrate, SCHEMA_VERSION } from '../../homeserver/storage/migrations.ts';
+import { migrate, SCHEMA_VERSION, waitForSchema } from '../../homeserver/storage/migrations.ts';
 import { eventByTxn } from '../../homeserver/storage/events.ts';
 
 const execFileAsync = promisify(execFile);
@@ -58,6 +58,17 @@ test('a transaction ID is scoped to the endpoint: another room, event type or re
   assert.equal(tl(r1).find((e: any) => e.event_id === otherType).unsigned.transaction_id, 'T1');
 });
 
+test('the persister refuses a draft whose txn_key has no txn_scope (it could never be found again)', async () => {
+  const a = await user('rep');
+  const room = await a.createRoom();
+  const res = await fetch(`${hs.url}/_synapse/replication/send_events`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ room_id: room, drafts: [{ type: 'm.room.message', sender: a.userId, content: { body: 'x' }, txn_key: `${a.userId}|${a.deviceId}|U1` }] }),
+  });
+  assert.equal(res.status, 400);
+  assert.equal(((await res.json()) as { errcode: string }).errcode, 'M_BAD_JSON');
+});
+
 test('events sent before the transaction scope migration are still found by their retries', async () => {
   const pool = new pg.Pool({ connectionString: await freshDatabase('mig') });
   try {
@@ -78,6 +89,9 @@ test('events sent before the transaction scope migration are still found by thei
       VALUES (3,'$new','!b:x','m.room.message','@u:x','{}',0,1,'main','@u:x|DEV|M1','send m.room.message')`);
     await assert.rejects(pool.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key, txn_scope)
       VALUES (4,'$dup','!a:x','m.room.message','@u:x','{}',0,1,'main','@u:x|DEV|M1','send m.room.message')`), { constraint: 'events_txn' });
+    // A key without its scope would never conflict (NULLs are distinct) and never be found: refused.
+    await assert.rejects(pool.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key)
+      VALUES (5,'$unscoped','!a:x','m.room.message','@u:x','{}',0,1,'main','@u:x|DEV|M9')`), { constraint: 'events_txn_scoped' });
   } finally {
     await pool.end();
   }
@@ -195,4 +209,11 @@ test('main refuses a database a newer release migrated, and the failed start let
   assert.match(stdout, /schema is at version \d+, newer than this release/);
   assert.ok(Date.now() - t0 < 10_000, `the process exited by itself (${Date.now() - t0} ms)`);
   rmSync(dir, { recursive: true, force: true });
+  // Workers refuse it too, at once, instead of running older code against it.
+  const workerPool = new pg.Pool({ connectionString: url });
+  try {
+    await assert.rejects(waitForSchema(workerPool, 5_000), /schema is at version \d+, newer than this release/);
+  } finally {
+    await workerPool.end();
+  }
 });

@@ -133,15 +133,16 @@ test('messages taking their stream IDs inside their INSERT, one persister held m
 
   // The blocker inserts, uncommitted, a row with the transaction ID of a coming slow-room send: that
   // send's INSERT has already taken its stream ID from the sequence when it waits on the unique
-  // txn_key, until the blocker rolls back. Meanwhile the same persister (another of its rooms) and
+  // (txn_key, room_id, txn_scope), until the blocker rolls back (the row carries the send's scope:
+  // without it there is nothing to wait on). Meanwhile the same persister (another of its rooms) and
   // the other persister commit higher IDs.
   const N = 300;
   let next = 0;
   const locks = await lockLoop(layout, 6, 'ROLLBACK', async (c, holds) => {
     const i = next + 1;
     try {
-      await c.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key)
-        VALUES ($1, $2, $3, 'x.block', $4, '{}', 0, 0, 'blocker', $5)`, [-1 - holds, `$block${holds}`, slowRoom, a.userId, `${a.userId}|${a.deviceId}|slow${i}`]);
+      await c.query(`INSERT INTO events (stream_ordering, event_id, room_id, type, sender, content, origin_server_ts, depth, instance_name, txn_key, txn_scope)
+        VALUES ($1, $2, $3, 'x.block', $4, '{}', 0, 0, 'blocker', $5, 'send m.room.message')`, [-1 - holds, `$block${holds}`, slowRoom, a.userId, `${a.userId}|${a.deviceId}|slow${i}`]);
       return true;
     } catch {
       return false; // that send got there first
