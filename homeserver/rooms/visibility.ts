@@ -32,7 +32,12 @@ function lastAt<T extends { at: number }>(list: readonly T[], at: number, inclus
   return found;
 }
 
-/** Whether the user may see `event`. */
+/**
+ * Whether the user may see `event`. A user always sees their own membership events, so the leave,
+ * kick or ban that ended their membership reaches them. Synapse's filter is narrower (an own
+ * leave only after a join or invite; otherwise the more joined of the old and new membership),
+ * which differs only for memberships the user never held, e.g. a ban before ever joining.
+ */
 export function canSee(ctx: VisibilityContext, event: Pick<StoredEvent, 'stream_ordering' | 'type' | 'state_key'>): boolean {
   if (event.type === 'm.room.member' && event.state_key === ctx.userId) return true;
   const hv = lastAt(ctx.visibilities, event.stream_ordering, false)?.value ?? 'shared';

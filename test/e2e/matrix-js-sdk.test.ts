@@ -32,7 +32,10 @@ before(async () => {
       d = await startDeployment({ dir }); // with the gateway's access log, printed on failure
       break;
     } catch (err) {
-      if (attempt >= 3) throw err;
+      if (attempt >= 3) {
+        failed = true; // keep and print the logs of the last attempt
+        throw err;
+      }
     }
   }
 });

@@ -9,41 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startGateway, startUpstream, request, rawExchange } from './support.ts';
+import { onRequests, rawExchange, rawUpstream, request, startGateway, startUpstream } from './support.ts';
 import type { Exchange } from '../../gateway/proxy.ts';
 
 const noHc = { enabled: false };
-
-/** A raw TCP upstream; `onConn` gets each accepted socket. */
-async function rawUpstream(onConn: (s: net.Socket) => void): Promise<{ url: string; close(): void }> {
-  const conns = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    conns.add(s);
-    s.on('close', () => conns.delete(s));
-    s.on('error', () => undefined);
-    onConn(s);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => { for (const c of conns) c.destroy(); server.close(); } };
-}
-
-/** Calls `cb` with each request head on the socket (bodies by Content-Length are skipped). */
-function onRequests(s: net.Socket, cb: (head: string) => void): void {
-  let buf = '';
-  s.on('data', (d: Buffer) => {
-    buf += d.toString('latin1');
-    for (;;) {
-      const e = buf.indexOf('\r\n\r\n');
-      if (e < 0) return;
-      const len = Number(/content-length:\s*(\d+)/i.exec(buf.slice(0, e))?.[1] ?? 0);
-      if (buf.length < e + 4 + len) return;
-      const head = buf.slice(0, e);
-      buf = buf.slice(e + 4 + len);
-      cb(head);
-    }
-  });
-}
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
   for (const end = Date.now() + ms; !cond() && Date.now() < end;) await sleep(20);
@@ -76,11 +45,9 @@ test('a connection paused for client backpressure is resumed before it goes back
     await sleep(200);
     c.destroy();
     await sleep(100);
-    // The one pooled connection is reused: it must read the next answer.
-    const t0 = Date.now();
+    // The one pooled connection is reused: it must read the next answer (a paused one gets 504).
     const r = await request(gw.port, '/_matrix/client/v3/profile/@a:x', { agent: false });
     assert.equal(r.status, 200, r.body);
-    assert.ok(Date.now() - t0 < 900, `answered after ${Date.now() - t0} ms`);
   } finally {
     await gw.close();
     up.close();

@@ -111,6 +111,42 @@ export function request(port: number, path: string, opts: { method?: string; hea
   });
 }
 
+/** A raw TCP upstream: `onConn` gets each accepted socket and its index; `ended(i)` resolves when socket i ends or closes. */
+export async function rawUpstream(onConn: (s: net.Socket, i: number) => void): Promise<{ url: string; port: number; ended(i: number): Promise<void>; close(): Promise<void> }> {
+  const sockets: net.Socket[] = [];
+  const ends: Promise<void>[] = [];
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    ends.push(new Promise<void>((r) => { s.once('end', r); s.once('close', r); }));
+    s.on('error', () => undefined);
+    onConn(s, sockets.length - 1);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port, url: `http://127.0.0.1:${port}`,
+    ended: (i) => ends[i]!,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+  };
+}
+
+/** Calls `cb(head)` with each request head read on `s` (bodies framed by Content-Length are skipped). */
+export function onRequests(s: net.Socket, cb: (head: string) => void): void {
+  let buf = '';
+  s.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    for (;;) {
+      const e = buf.indexOf('\r\n\r\n');
+      if (e < 0) return;
+      const len = Number(/content-length:\s*(\d+)/i.exec(buf.slice(0, e))?.[1] ?? 0);
+      if (buf.length < e + 4 + len) return;
+      const head = buf.slice(0, e);
+      buf = buf.slice(e + 4 + len);
+      cb(head);
+    }
+  });
+}
+
 /** Runs `concurrency` request loops until `ms` passes; returns status counts and transport errors. */
 export async function load(port: number, path: string, ms: number, concurrency = 8, headers?: Record<string, string>): Promise<{ ok: number; failed: number; statuses: Map<number, number>; errors: string[] }> {
   const until = Date.now() + ms;

@@ -10,41 +10,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { ResponseParser, ParseError, type ResponseSink } from '../../gateway/http1-parser.ts';
 import { ConnectionPool } from '../../gateway/pool.ts';
-import { startGateway, rawExchange, request } from './support.ts';
+import { onRequests, rawExchange, rawUpstream, request, startGateway } from './support.ts';
 
 const noHc = { enabled: false };
-
-/** A raw TCP upstream: `onConn` gets each socket and its index; `ended` resolves when socket i is closed by the gateway. */
-async function rawUpstream(onConn: (s: net.Socket, i: number) => void): Promise<{ url: string; port: number; ended(i: number): Promise<void>; close(): Promise<void> }> {
-  const sockets: net.Socket[] = [];
-  const ends: Promise<void>[] = [];
-  const server = net.createServer((s) => {
-    sockets.push(s);
-    ends.push(new Promise<void>((r) => { s.once('end', r); s.once('close', r); }));
-    s.on('error', () => undefined);
-    onConn(s, sockets.length - 1);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port, url: `http://127.0.0.1:${port}`,
-    ended: (i) => ends[i]!,
-    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
-  };
-}
-
-/** Calls `cb(head)` for each complete request head on `s` (the tests send no request bodies). */
-function onRequests(s: net.Socket, cb: (head: string) => void): void {
-  let buf = '';
-  s.on('data', (d: Buffer) => {
-    buf += d.toString('latin1');
-    for (let e = buf.indexOf('\r\n\r\n'); e >= 0; e = buf.indexOf('\r\n\r\n')) {
-      const head = buf.slice(0, e);
-      buf = buf.slice(e + 4);
-      cb(head);
-    }
-  });
-}
 
 function gatewayFor(url: string): ReturnType<typeof startGateway> {
   return startGateway({ upstreams: { main: { servers: [{ name: 'm', url }], health_check: noHc } } });
