@@ -280,7 +280,8 @@ function lineEnd(buf: Buffer, from: number, limit: number): number {
 
 /** Status code of the status line at `off` (`HTTP/1.x NNN ...`). */
 function parseStatusLine(buf: Buffer, off: number): number {
-  if (HTTP1.compare(buf, off, off + 7) !== 0 || buf[off + 8] !== 32) throw new ParseError('malformed upstream status line');
+  const minor = buf[off + 7]! - 48;
+  if (HTTP1.compare(buf, off, off + 7) !== 0 || minor < 0 || minor > 9 || buf[off + 8] !== 32) throw new ParseError('malformed upstream status line');
   const d1 = buf[off + 9]! - 48, d2 = buf[off + 10]! - 48, d3 = buf[off + 11]! - 48;
   const next = buf[off + 12];
   if (d1 < 1 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9 || (next !== 32 && next !== 13)) throw new ParseError('malformed upstream status code');

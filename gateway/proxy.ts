@@ -361,6 +361,7 @@ export class Exchange implements ConnectionUser {
     this.phase = 'streaming';
     this.status = buffered.status;
     this.writeHead(buffered.status, filterResponseHeaders(buffered.headers));
+    if (this.phase !== 'streaming') return; // writeHead refused the head and failed the exchange
     for (const c of buffered.chunks) this.res.write(c);
     this.bytesOut += buffered.size;
     this.phase = 'done';

@@ -76,6 +76,13 @@ test('Transfer-Encoding with Content-Length from an upstream: 502 Matrix error, 
   }
 });
 
+test('the status line needs a digit after HTTP/1.', () => {
+  for (const line of ['HTTP/1.x 200 OK', 'HTTP/1. 200 OK', 'HTTP/2.0 200 OK']) {
+    assert.throws(() => parse(`${line}\r\nContent-Length: 0\r\n\r\n`), (e) => e instanceof ParseError && /status line/.test(e.message), line);
+  }
+  assert.equal(parse('HTTP/1.0 204 No Content\r\n\r\n').status, 204);
+});
+
 test('an HTTP/1.0 response keeps its connection only with Connection: keep-alive', () => {
   const cases: [string, boolean][] = [
     ['HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok', false],
