@@ -90,7 +90,7 @@ interface ForwardInfo {
  */
 export function buildRequestHead(req: ClientRequest, clientIp: string, trustedPeer: boolean, chunked: boolean): string {
   const { headers: h, text, drops } = req.head;
-  if (req.head.http10 || req.head.namesMore) return buildFromFields(req, { clientIp, trustedPeer, chunked });
+  if (req.head.http10 || req.head.namesMore || req.head.absoluteForm) return buildFromFields(req, { clientIp, trustedPeer, chunked });
   const head = drops === null ? text : withoutRanges(text, drops);
   const fields = forwardedFields(clientIp, trustedPeer, chunked, lastValue(h['x-forwarded-proto']), lastValue(h['x-forwarded-host']), h['host'] ?? '');
   return head + '\r\n' + fields + '\r\n';
@@ -146,8 +146,12 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
     const lc = lowerName(name);
     if (!DROP_REQUEST.has(lc)) {
       if (lc === 'host') {
-        host = raw[i + 1]!;
+        if (sawHost) continue;
+        // The parsed Host: the received one, or the authority of an absolute-form target.
+        host = req.head.headers['host'] ?? raw[i + 1]!;
         sawHost = true;
+        head += name + ': ' + host + '\r\n';
+        continue;
       }
       head += name + ': ' + raw[i + 1]! + '\r\n';
       continue;
@@ -161,7 +165,10 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
   if (extraDrop !== null) head = dropNamed(head, extraDrop);
   // HTTP/1.0 clients may omit Host; the forwarded HTTP/1.1 request must carry one, empty when
   // there is no authority to name (RFC 9112 section 3.2).
-  if (!sawHost) head += 'Host:\r\n';
+  if (!sawHost) {
+    host = req.head.headers['host'] ?? '';
+    head += host === '' ? 'Host:\r\n' : 'Host: ' + host + '\r\n';
+  }
   return head + forwardedFields(info.clientIp, info.trustedPeer, info.chunked, proto, fwdHost, host) + '\r\n';
 }
 

@@ -24,8 +24,13 @@ export class RequestError extends Error {
 /** The parsed head of one request. */
 export interface RequestHead {
   readonly method: string;
-  /** The request target exactly as received. */
+  /**
+   * The request target exactly as received; for an absolute-form target (`http://host/path?q`,
+   * RFC 9112 section 3.2.2) its origin-form (`/path?q`), which is what is routed and forwarded.
+   */
   readonly url: string;
+  /** The target was in absolute form: `headers.host` holds its authority, and the head is rebuilt when forwarded. */
+  readonly absoluteForm: boolean;
   readonly http10: boolean;
   /**
    * Lower-case names (node:http's IncomingMessage.headers shape) for routing: every field, or
@@ -116,7 +121,28 @@ export function parseRequestHead(text: string, wanted: ReadonlySet<string> | nul
     start = end + 2;
   }
   const method = line.slice(0, sp1);
-  return finish(text, METHODS.get(method) ?? method, line.slice(sp1 + 1, sp2), http10, headers, f);
+  const target = line.slice(sp1 + 1, sp2);
+  const head = finish(text, METHODS.get(method) ?? method, target, http10, headers, f);
+  return target.charCodeAt(0) === 47 ? head : absoluteForm(head, target);
+}
+
+/** scheme "://" authority, then the rest of an absolute-form target (RFC 9112 section 3.2.2). */
+const ABSOLUTE_TARGET = /^https?:\/\/([^/?]*)(.*)$/i;
+
+/**
+ * A server must accept absolute-form targets (RFC 9112 section 3.2.2): the target's authority
+ * replaces Host, and the request is routed and forwarded in origin-form, so the path routed is
+ * still the path forwarded. Other forms are left as they are (request-checks.ts refuses them).
+ */
+function absoluteForm(head: RequestHead, target: string): RequestHead {
+  const m = ABSOLUTE_TARGET.exec(target);
+  if (m === null) return head;
+  const authority = m[1]!;
+  const rest = m[2]!;
+  // userinfo (`user@host`) is deprecated and a phishing vector (RFC 9110 section 4.2.4).
+  if (authority === '' || authority.includes('@') || !HOST_VALUE.test(authority)) throw new RequestError(400, 'malformed authority in the request target');
+  head.headers['host'] = authority;
+  return { ...head, url: rest === '' ? '/' : rest.charCodeAt(0) === 63 ? '/' + rest : rest, absoluteForm: true };
 }
 
 /** Reads one field line; true when it is a hop-by-hop field the proxy does not forward. */
@@ -162,7 +188,7 @@ function finish(text: string, method: string, url: string, http10: boolean, head
   const conn = f.connection;
   const keepAlive = http10 ? (conn & CONNECTION_KEEP_ALIVE) !== 0 : (conn & CONNECTION_CLOSE) === 0;
   return {
-    method, url, http10, headers, contentLength: chunked ? -1 : f.length, chunked, keepAlive,
+    method, url, absoluteForm: false, http10, headers, contentLength: chunked ? -1 : f.length, chunked, keepAlive,
     expectContinue: !http10 && f.expect === '100-continue', namesMore: (conn & CONNECTION_NAMES) !== 0, text, drops: f.drops,
   };
 }

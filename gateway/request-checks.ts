@@ -1,9 +1,10 @@
 /**
  * Request hygiene before routing (issue 3, point 7). The request parser (gateway/http1-request.ts)
- * already rejects request smuggling shapes: Content-Length with Transfer-Encoding, differing
- * duplicate Content-Length, obsolete line folding, control bytes in the request line. This module
- * adds the checks on the target itself: dot-segments (RFC 3986 section 5.2.4, also
- * percent-encoded as `%2e`), percent-encoded control bytes and non-origin-form targets.
+ * already rejects request smuggling shapes: Content-Length with Transfer-Encoding, duplicate
+ * Content-Length, obsolete line folding, control bytes in the request line, and turns http(s)
+ * absolute-form targets into origin-form. This module adds the checks on the target itself:
+ * dot-segments (RFC 3986 section 5.2.4, also percent-encoded as `%2e`), percent-encoded control
+ * bytes, and targets in any other form (asterisk, authority, other schemes).
  */
 
 /** True when `c` is an ASCII hex digit. */

@@ -136,6 +136,29 @@ test('a request pipelined behind one the gateway answers itself and closes on is
   assert.equal(up.hits, before, 'the pipelined request did not reach the upstream');
 });
 
+test('absolute-form targets are routed and forwarded in origin-form, with Host from the target (RFC 9112 section 3.2.2)', async () => {
+  const seen = async (head: string) => {
+    const r = await rawExchange(gw.port, head);
+    assert.equal(status(r.text), 200, r.text.slice(0, 60));
+    return JSON.parse(r.text.slice(r.text.indexOf('{'))) as { url: string; headers: Record<string, string> };
+  };
+  const a = await seen('GET http://matrix.example.org/_matrix/client/versions?x=1 HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n');
+  assert.equal(a.url, '/_matrix/client/versions?x=1');
+  assert.equal(a.headers['host'], 'matrix.example.org');
+  assert.equal(a.headers['x-forwarded-host'], 'matrix.example.org');
+  const b = await seen('GET HTTPS://matrix.example.org:8448?since=s1 HTTP/1.0\r\n\r\n');
+  assert.equal(b.url, '/?since=s1');
+  assert.equal(b.headers['host'], 'matrix.example.org:8448');
+  // The denials see the origin-form path.
+  const before = up.hits;
+  assert.equal(status((await rawExchange(gw.port, 'GET http://x/_synapse/replication/x HTTP/1.1\r\nHost: x\r\n\r\n')).text), 404);
+  assert.equal(status((await rawExchange(gw.port, 'GET http://x/_synapse/admin/v1/users HTTP/1.1\r\nHost: x\r\n\r\n')).text), 403);
+  for (const bad of ['GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n', 'GET http://u@x/a HTTP/1.1\r\nHost: x\r\n\r\n', 'GET ftp://x/a HTTP/1.1\r\nHost: x\r\n\r\n']) {
+    assert.equal(status((await rawExchange(gw.port, bad)).text), 400, bad);
+  }
+  assert.equal(up.hits, before, 'no denied or refused request reached the upstream');
+});
+
 test('access tokens never appear in the access log (header or query)', async () => {
   const headerToken = 'syt_aGVhZGVydXNlcg_SecretHeaderTokenAbc_1x2y3z';
   const queryToken = 'syt_cXVlcnl1c2Vy_SecretQueryTokenXyz_4a5b6c';
