@@ -1,7 +1,7 @@
 /**
  * Events as stored and as served. Stored events carry their stream ordering; the client format
  * (spec: "Room Events", ClientEvent) adds `unsigned` and applies redaction when the event was
- * redacted (spec: "Redactions", the v10 room-version redaction algorithm).
+ * redacted (spec: "Redactions", the algorithm of the room's version).
  */
 import { randomBytes } from 'node:crypto';
 
@@ -62,27 +62,56 @@ export function newRoomId(serverName: string): string {
   return `!${randomBytes(18).toString('base64url')}:${serverName}`;
 }
 
-/** Content keys kept by redaction, per event type (spec: room version 10 redaction rules). */
-const KEEP: Record<string, readonly string[]> = {
-  'm.room.member': ['membership', 'join_authorised_via_users_server'],
-  'm.room.create': ['creator'],
-  'm.room.join_rules': ['join_rule', 'allow'],
-  'm.room.power_levels': ['ban', 'events', 'events_default', 'kick', 'redact', 'state_default', 'users', 'users_default', 'invite', 'notifications'],
-  'm.room.history_visibility': ['history_visibility'],
-};
+/** The room version rooms are created with (api/rooms.ts refuses any other). */
+export const DEFAULT_ROOM_VERSION = '10';
 
-/** Content left after redaction. */
-export function redactContent(type: string, content: Record<string, unknown>): Record<string, unknown> {
-  const keep = KEEP[type] ?? [];
-  return Object.fromEntries(Object.entries(content).filter(([k]) => keep.includes(k)));
+/** A room version's number ("1".."11"); a non-numeric version is treated as the default. */
+function versionNumber(roomVersion: string): number {
+  const n = /^\d+$/.test(roomVersion) ? Number(roomVersion) : Number.NaN;
+  return Number.isFinite(n) ? n : Number(DEFAULT_ROOM_VERSION);
 }
 
-/** Formats a stored event for a client; `txnFor` is the requester's `user|device` (echoes transaction_id). */
-export function toClient(e: StoredEvent, now: number, txnFor?: string): ClientEvent {
+/** Content keys kept by redaction, per event type, in room version `v` (spec: "Redactions" and each room version's changes). */
+function keptKeys(type: string, v: number): readonly string[] {
+  switch (type) {
+    case 'm.room.member': return v >= 9 ? ['membership', 'join_authorised_via_users_server'] : ['membership'];
+    case 'm.room.create': return ['creator']; // v11 keeps all content: handled in redactContent
+    case 'm.room.join_rules': return v >= 8 ? ['join_rule', 'allow'] : ['join_rule'];
+    case 'm.room.power_levels': {
+      const keys = ['ban', 'events', 'events_default', 'kick', 'redact', 'state_default', 'users', 'users_default'];
+      return v >= 11 ? [...keys, 'invite'] : keys;
+    }
+    case 'm.room.history_visibility': return ['history_visibility'];
+    case 'm.room.aliases': return v <= 5 ? ['aliases'] : [];
+    case 'm.room.redaction': return v >= 11 ? ['redacts'] : [];
+    default: return [];
+  }
+}
+
+/** Content left after redaction in room version `roomVersion`. */
+export function redactContent(type: string, content: Record<string, unknown>, roomVersion: string): Record<string, unknown> {
+  const v = versionNumber(roomVersion);
+  if (type === 'm.room.create' && v >= 11) return { ...content };
+  const keep = keptKeys(type, v);
+  const out = Object.fromEntries(Object.entries(content).filter(([k]) => keep.includes(k)));
+  // v11: m.room.member keeps third_party_invite.signed (and nothing else of third_party_invite).
+  if (type === 'm.room.member' && v >= 11) {
+    const tpi = content.third_party_invite;
+    if (tpi !== null && typeof tpi === 'object' && 'signed' in tpi) out.third_party_invite = { signed: (tpi as Record<string, unknown>).signed };
+  }
+  return out;
+}
+
+/**
+ * Formats a stored event for a client; `txnFor` is the requester's `user|device` (echoes
+ * transaction_id). `roomVersion` selects the redaction rules; callers omit it today because every
+ * room this server creates is version 10 (DEFAULT_ROOM_VERSION).
+ */
+export function toClient(e: StoredEvent, now: number, txnFor?: string, roomVersion: string = DEFAULT_ROOM_VERSION): ClientEvent {
   const unsigned: Record<string, unknown> = { age: Math.max(0, now - e.origin_server_ts) };
   let content = e.content;
   if (e.redacted_by) {
-    content = redactContent(e.type, content);
+    content = redactContent(e.type, content, roomVersion);
     unsigned.redacted_because = { event_id: e.redacted_by, type: 'm.room.redaction', room_id: e.room_id, content: {}, sender: '', origin_server_ts: 0 };
   }
   if (e.prev_content) unsigned.prev_content = e.prev_content;
