@@ -103,7 +103,7 @@ function position(v: string | null): number | undefined {
 async function messages(hs: Homeserver, c: RequestContext) {
   const me = requester(c);
   const roomId = c.params.room!;
-  const { upTo } = await readableState(hs, roomId, me.userId);
+  const { upTo, state } = await readableState(hs, roomId, me.userId);
   const dir = c.query.get('dir') ?? 'b';
   if (dir !== 'b' && dir !== 'f') throw invalidParam('dir must be b or f');
   const limit = Math.min(Math.max(Number(c.query.get('limit') ?? 10) || 10, 1), 1000);
@@ -123,6 +123,13 @@ async function messages(hs: Homeserver, c: RequestContext) {
   const now = Date.now();
   const txnFor = `${me.userId}|${me.deviceId}`;
   const body: Record<string, unknown> = { chunk: visible.map((e) => toClient(e, now, txnFor)), start: `s${from}` };
+  if (filter?.lazy_load_members) {
+    // Lazy-loading members: the chunk senders' member events. Simplification: their membership in
+    // the state the requester can read (current, or at their leave), not the state at each event
+    // as Synapse returns (no per-event state lookup here).
+    const senders = new Set(visible.map((e) => e.sender));
+    body.state = [...senders].flatMap((s) => { const m = state.get('m.room.member', s); return m ? [toClient(m, now)] : []; });
+  }
   if (raw.length === limit) {
     const last = raw[raw.length - 1]!.stream_ordering;
     body.end = `s${dir === 'b' ? last - 1 : last}`;

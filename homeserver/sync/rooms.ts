@@ -45,11 +45,25 @@ export async function timelineAndState(hs: Homeserver, who: Requester, filter: F
   const timeline = (await visibleOf(hs, input.roomId, who.userId, input.joined, window)).filter((e) => matches(filter.room?.timeline, e));
   const startAt = window[0] ? window[0].stream_ordering - 1 : input.upTo;
   let state: StoredEvent[] = [];
+  let before: StoredEvent[] | undefined;
   if (input.full || limited) {
-    const before = await stateAt(hs.pool, input.roomId, startAt);
+    before = await stateAt(hs.pool, input.roomId, startAt);
     state = input.full ? before : before.filter((e) => e.stream_ordering > input.since);
   }
-  state = lazyMembers(filter, state, timeline, who.userId).filter((e) => matches(filter.room?.state, e));
+  state = lazyMembers(filter, state, timeline, who.userId);
+  if (filter.room?.state?.lazy_load_members && !input.full) {
+    // Incremental lazy loading: the delta alone misses senders whose membership predates `since`.
+    // No record is kept of what each connection was sent, so (as Synapse does when it cannot
+    // tell) every timeline sender whose member event is neither in the timeline nor already in
+    // `state` gets theirs from the state before the timeline (redundant ones included).
+    const have = new Set([...timeline, ...state].filter((e) => e.type === 'm.room.member').map((e) => e.state_key));
+    const missing = new Set(timeline.map((e) => e.sender).filter((s) => !have.has(s)));
+    if (missing.size > 0) {
+      before ??= await stateAt(hs.pool, input.roomId, startAt);
+      state = [...state, ...before.filter((e) => e.type === 'm.room.member' && missing.has(e.state_key ?? ''))];
+    }
+  }
+  state = state.filter((e) => matches(filter.room?.state, e));
   const now = Date.now();
   const txnFor = `${who.userId}|${who.deviceId}`;
   return {

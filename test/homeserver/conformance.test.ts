@@ -217,3 +217,40 @@ test('main refuses a database a newer release migrated, and the failed start let
     await workerPool.end();
   }
 });
+
+test('lazy-loaded members: incremental sync and /messages carry the member events of new timeline senders', async () => {
+  const a = await user('lza'), b = await user('lzb'), c = await user('lzc');
+  const room = await a.createRoom({ preset: 'public_chat' });
+  await b.join(room);
+  await c.join(room);
+  await a.send(room, 'a1');
+  await b.send(room, 'b1');
+  await a.send(room, 'a2');
+  const filter = JSON.stringify({ room: { timeline: { limit: 3 }, state: { lazy_load_members: true } } });
+  const memberKeys = (events: any[]) => events.filter((e: any) => e.type === 'm.room.member').map((e: any) => e.state_key).sort();
+  const s0 = await a.sync({ filter });
+  assert.deepEqual(memberKeys(s0.rooms.join[room].state.events), [a.userId, b.userId].sort(), 'initial: the senders and self');
+
+  await c.send(room, 'c1');
+  const s1 = await a.sync({ since: s0.next_batch, filter });
+  const jr = s1.rooms.join[room];
+  assert.deepEqual(jr.timeline.events.map((e: any) => e.content.body), ['c1']);
+  assert.equal(jr.timeline.limited, false);
+  const carol = jr.state.events.filter((e: any) => e.type === 'm.room.member');
+  assert.deepEqual(carol.map((e: any) => [e.state_key, e.content.membership]), [[c.userId, 'join']], 'the new sender\'s member event, no others');
+
+  // A sender whose member event is in the timeline itself needs no state entry.
+  const d = await user('lzd');
+  await d.join(room);
+  await d.send(room, 'd1');
+  const s2 = await a.sync({ since: s1.next_batch, filter });
+  assert.deepEqual(memberKeys(s2.rooms.join[room].timeline.events), [d.userId]);
+  assert.deepEqual(memberKeys(s2.rooms.join[room].state.events), []);
+
+  const m = await a.ok('GET', `/_matrix/client/v3/rooms/${enc(room)}/messages?dir=b&limit=3&filter=${enc(JSON.stringify({ lazy_load_members: true }))}`);
+  const senders = [...new Set(m.chunk.map((e: any) => e.sender))].sort();
+  assert.deepEqual(memberKeys(m.state), senders, '/messages: the member events of the chunk\'s senders');
+  assert.ok(m.state.every((e: any) => e.content.membership === 'join'));
+  const plain = await a.ok('GET', `/_matrix/client/v3/rooms/${enc(room)}/messages?dir=b&limit=3`);
+  assert.equal(plain.state, undefined, 'no state without lazy loading');
+});
