@@ -96,7 +96,7 @@ async function putAccountData(hs: Homeserver, c: RequestContext, roomId: string)
     const use = roomId === '' ? 'the /pushrules API' : '/rooms/{roomId}/read_markers';
     throw new MatrixError('M_BAD_JSON', `${type} is controlled by the server; it cannot be set through this API (use ${use})`, 405);
   }
-  await writeStream(hs, { stream: 'account_data', user_id: me, room_id: roomId, type: c.params.type!, content: c.body });
+  await writeStream(hs, { stream: 'account_data', user_id: me, room_id: roomId, type, content: c.body });
   return { body: {} };
 }
 

@@ -4,9 +4,9 @@
  * m.room.history_visibility in force before the event and on the user's membership at the event.
  *   world_readable: everyone; shared: members at the event, and anyone joined now;
  *   invited: members and invitees at the event; joined: members at the event only.
- * Whatever the setting, a user sees their own membership events (Synapse does the same): without
- * that, the leave or kick that ended their membership is hidden from the leave section of /sync
- * and from /messages, since their membership at it is already `leave`.
+ * Whatever the setting, a user sees their own membership events (see canSee for how this differs
+ * from Synapse): without that, the leave or kick that ended their membership is hidden from the
+ * leave section of /sync and from /messages, since their membership at it is already `leave`.
  */
 import type { Queryable } from '../storage/db.ts';
 import { membershipHistory, visibilityHistory } from '../storage/events.ts';

@@ -46,23 +46,12 @@ export async function timelineAndState(hs: Homeserver, who: Requester, filter: F
   const startAt = window[0] ? window[0].stream_ordering - 1 : input.upTo;
   let state: StoredEvent[] = [];
   let before: StoredEvent[] | undefined;
+  const stateBefore = async (): Promise<StoredEvent[]> => (before ??= await stateAt(hs.pool, input.roomId, startAt));
   if (input.full || limited) {
-    before = await stateAt(hs.pool, input.roomId, startAt);
-    state = input.full ? before : before.filter((e) => e.stream_ordering > input.since);
+    const all = await stateBefore();
+    state = input.full ? all : all.filter((e) => e.stream_ordering > input.since);
   }
-  state = lazyMembers(filter, state, timeline, who.userId);
-  if (filter.room?.state?.lazy_load_members && !input.full) {
-    // Incremental lazy loading: the delta alone misses senders whose membership predates `since`.
-    // No record is kept of what each connection was sent, so (as Synapse does when it cannot
-    // tell) every timeline sender whose member event is neither in the timeline nor already in
-    // `state` gets theirs from the state before the timeline (redundant ones included).
-    const have = new Set([...timeline, ...state].filter((e) => e.type === 'm.room.member').map((e) => e.state_key));
-    const missing = new Set(timeline.map((e) => e.sender).filter((s) => !have.has(s)));
-    if (missing.size > 0) {
-      before ??= await stateAt(hs.pool, input.roomId, startAt);
-      state = [...state, ...before.filter((e) => e.type === 'm.room.member' && missing.has(e.state_key ?? ''))];
-    }
-  }
+  state = await lazyMembers(filter, state, timeline, who.userId, input.full, stateBefore);
   state = state.filter((e) => matches(filter.room?.state, e));
   const now = Date.now();
   const txnFor = `${who.userId}|${who.deviceId}`;
@@ -72,12 +61,26 @@ export async function timelineAndState(hs: Homeserver, who: Requester, filter: F
   };
 }
 
-/** Lazy-loading members (spec: "Lazy-loading room members"): only members who sent timeline events, plus self. */
-function lazyMembers(filter: Filter, state: StoredEvent[], timeline: StoredEvent[], me: string): StoredEvent[] {
+/**
+ * Lazy-loading members (spec: "Lazy-loading room members"): of the state's member events only the
+ * timeline senders' and the requester's are kept; an incremental sync also gets the senders'
+ * member events it lacks. `stateBefore` loads the state before the timeline once, when needed.
+ */
+async function lazyMembers(filter: Filter, state: StoredEvent[], timeline: StoredEvent[], me: string, full: boolean,
+  stateBefore: () => Promise<StoredEvent[]>): Promise<StoredEvent[]> {
   if (!filter.room?.state?.lazy_load_members) return state;
   const senders = new Set(timeline.map((e) => e.sender));
   senders.add(me);
-  return state.filter((e) => e.type !== 'm.room.member' || senders.has(e.state_key ?? ''));
+  const kept = state.filter((e) => e.type !== 'm.room.member' || senders.has(e.state_key ?? ''));
+  if (full) return kept;
+  // Incremental: the state delta misses senders whose membership predates `since`. No record is
+  // kept of what each connection was sent, so (as Synapse does when it cannot tell) every
+  // timeline sender whose member event is neither in the timeline nor in the state gets theirs
+  // from the state before the timeline (redundant ones included).
+  const have = new Set([...timeline, ...kept].filter((e) => e.type === 'm.room.member').map((e) => e.state_key));
+  const missing = new Set(timeline.map((e) => e.sender).filter((s) => !have.has(s)));
+  if (missing.size === 0) return kept;
+  return [...kept, ...(await stateBefore()).filter((e) => e.type === 'm.room.member' && missing.has(e.state_key ?? ''))];
 }
 
 /** Stripped state shown with an invite (spec: "stripped state"). */
