@@ -146,8 +146,7 @@ function buildFromFields(req: ClientRequest, info: ForwardInfo): string {
     const lc = lowerName(name);
     if (!DROP_REQUEST.has(lc)) {
       if (lc === 'host') {
-        if (sawHost) continue;
-        // The parsed Host: the received one, or the authority of an absolute-form target.
+        // The parsed Host (the parser admits one): the received one, or an absolute-form target's authority.
         host = req.head.headers['host'] ?? raw[i + 1]!;
         sawHost = true;
         head += name + ': ' + host + '\r\n';
