@@ -17,6 +17,8 @@ export interface StoredEvent {
   stream_ordering: number;
   depth: number;
   redacted_by?: string | null | undefined;
+  /** The redaction event `redacted_by` names, as the storage reads join it (storage/events.ts). */
+  redacted_because?: StoredEvent | undefined;
   prev_content?: Record<string, unknown> | null | undefined;
   txn_key?: string | null | undefined;
   /** The endpoint `txn_key` was used on (see EventDraft.txn_scope); only the persister reads it. */
@@ -112,7 +114,10 @@ export function toClient(e: StoredEvent, now: number, txnFor?: string, roomVersi
   let content = e.content;
   if (e.redacted_by) {
     content = redactContent(e.type, content, roomVersion);
-    unsigned.redacted_because = { event_id: e.redacted_by, type: 'm.room.redaction', room_id: e.room_id, content: {}, sender: '', origin_server_ts: 0 };
+    // As Synapse serves a redacted event: the redaction's ID, and the redaction event itself in
+    // the client format (spec: UnsignedData.redacted_because), formatted for the same requester.
+    unsigned.redacted_by = e.redacted_by;
+    if (e.redacted_because) unsigned.redacted_because = toClient(e.redacted_because, now, txnFor, roomVersion);
   }
   if (e.prev_content) unsigned.prev_content = e.prev_content;
   if (txnFor && e.txn_key && e.txn_key.startsWith(`${txnFor}|`)) unsigned.transaction_id = e.txn_key.slice(txnFor.length + 1);

@@ -1,0 +1,57 @@
+/**
+ * Client-server API behaviours a second review found wrong, each checked against the spec and
+ * Synapse: unsigned.redacted_because is the real redaction event.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, startMain } from './harness.ts';
+
+let hs: Awaited<ReturnType<typeof startMain>>;
+before(async () => { hs = await startMain(); });
+after(async () => { await hs.stop(); });
+const enc = encodeURIComponent;
+let n = 0;
+const user = async (p = 'v', base = hs.url) => new Client(base).register(`${p}${++n}`);
+/** An event as a client gets it, without `unsigned.age` (which changes between requests). */
+const ageless = (e: any) => ({ ...e, unsigned: { ...e.unsigned, age: undefined } });
+
+test('unsigned.redacted_because is the redaction event itself, wherever the redacted event is served', async () => {
+  const a = await user('rb'), b = await user('rc');
+  const room = await a.createRoom({ preset: 'public_chat', topic: 'to be redacted' });
+  const r = `/_matrix/client/v3/rooms/${enc(room)}`;
+  await b.join(room);
+  const s0 = await b.sync();
+  const id = await a.send(room, 'oops');
+  const redactionId = (await a.ok('PUT', `${r}/redact/${enc(id)}/rb1`, { reason: 'typo' })).event_id;
+  const redaction = await b.ok('GET', `${r}/event/${enc(redactionId)}`);
+  assert.deepEqual([redaction.type, redaction.sender, redaction.redacts, redaction.content.reason], ['m.room.redaction', a.userId, id, 'typo']);
+  assert.ok(redaction.origin_server_ts > 0);
+
+  const check = (ev: any, where: string) => {
+    assert.deepEqual(ev.content, {}, `${where}: content redacted`);
+    assert.equal(ev.unsigned.redacted_by, redactionId, `${where}: redacted_by`);
+    assert.deepEqual(ageless(ev.unsigned.redacted_because), ageless(redaction), `${where}: redacted_because is the redaction event`);
+    assert.equal(typeof ev.unsigned.redacted_because.unsigned.age, 'number');
+  };
+  check(await b.ok('GET', `${r}/event/${enc(id)}`), 'GET /event');
+  const m = await b.ok('GET', `${r}/messages?dir=b&limit=10`);
+  check(m.chunk.find((e: any) => e.event_id === id), '/messages');
+  // The same response carries the redaction (the redacted event is served redacted only from then).
+  let s1 = await b.sync({ since: s0.next_batch, timeout: 5000 });
+  for (let i = 0; i < 50 && !s1.rooms.join[room]?.timeline.events.some((e: any) => e.event_id === redactionId); i++) {
+    await new Promise((res) => setTimeout(res, 20));
+    s1 = await b.sync({ since: s0.next_batch, timeout: 5000 });
+  }
+  check(s1.rooms.join[room].timeline.events.find((e: any) => e.event_id === id), 'incremental /sync');
+  const initial = await b.sync();
+  check(initial.rooms.join[room].timeline.events.find((e: any) => e.event_id === id), 'initial /sync');
+
+  // A redacted state event, in GET /state and the state of an initial /sync.
+  const topic = await a.ok('GET', `${r}/state/m.room.topic?format=event`);
+  const topicRedaction = await a.ok('GET', `${r}/event/${enc((await a.ok('POST', `${r}/redact/${enc(topic.event_id)}`, {})).event_id)}`);
+  const state = (await b.ok('GET', `${r}/state`)).find((e: any) => e.type === 'm.room.topic');
+  assert.deepEqual(ageless(state.unsigned.redacted_because), ageless(topicRedaction));
+  const s2 = await a.sync({ filter: JSON.stringify({ room: { timeline: { limit: 1 } } }) });
+  const synced = s2.rooms.join[room].state.events.find((e: any) => e.type === 'm.room.topic');
+  assert.deepEqual(ageless(synced.unsigned.redacted_because), ageless(topicRedaction));
+});
