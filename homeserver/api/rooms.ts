@@ -20,9 +20,9 @@ export function roomRoutes(hs: Homeserver): RouteDef[] {
     member('/_matrix/client/{v}/join/:room', (c) => join(hs, c, c.params.room!)),
     member('/_matrix/client/{v}/rooms/:room/join', (c) => join(hs, c, c.params.room!)),
     member('/_matrix/client/{v}/rooms/:room/invite', (c) => changeOther(hs, c, 'invite')),
-    member('/_matrix/client/{v}/rooms/:room/kick', (c) => changeOther(hs, c, 'leave')),
+    member('/_matrix/client/{v}/rooms/:room/kick', (c) => changeOther(hs, c, 'leave', 'kick')),
     member('/_matrix/client/{v}/rooms/:room/ban', (c) => changeOther(hs, c, 'ban')),
-    member('/_matrix/client/{v}/rooms/:room/unban', (c) => changeOther(hs, c, 'leave')),
+    member('/_matrix/client/{v}/rooms/:room/unban', (c) => changeOther(hs, c, 'leave', 'unban')),
     member('/_matrix/client/{v}/rooms/:room/leave', (c) => leave(hs, c)),
     { method: 'POST', path: '/_matrix/client/{v}/rooms/:room/forget', auth: 'user', placement: 'main', handler: (c) => forget(hs, c) },
     { method: 'GET', path: '/_matrix/client/{v}/joined_rooms', auth: 'user', placement: 'any', handler: (c) => joinedRooms(hs, c) },
@@ -90,13 +90,14 @@ async function join(hs: Homeserver, c: RequestContext, idOrAlias: string) {
   return { body: { room_id: roomId } };
 }
 
-async function changeOther(hs: Homeserver, c: RequestContext, membership: 'invite' | 'leave' | 'ban') {
+/** invite, ban, and the leave of /kick and /unban (`action`: the persister checks it fits the target's membership). */
+async function changeOther(hs: Homeserver, c: RequestContext, membership: 'invite' | 'leave' | 'ban', action?: 'kick' | 'unban') {
   const me = requester(c).userId;
   const target = c.body.user_id;
   if (typeof target !== 'string') throw missingParam('user_id is required');
   const extra: Record<string, unknown> = typeof c.body.reason === 'string' ? { reason: c.body.reason } : {};
   const content = membership === 'invite' ? await memberContent(hs, target, 'invite', extra) : { membership, ...extra };
-  await sendEvents(hs, { room_id: c.params.room!, drafts: [{ type: 'm.room.member', state_key: target, sender: me, content }] });
+  await sendEvents(hs, { room_id: c.params.room!, drafts: [{ type: 'm.room.member', state_key: target, sender: me, content, membership_action: action }] });
   return { body: {} };
 }
 

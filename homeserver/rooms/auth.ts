@@ -4,7 +4,7 @@
  * m.room.redaction and every other event's power-level check). Pure functions of the draft and the
  * room state, so each rule has its own test (test/homeserver/auth-rules.test.ts).
  */
-import { forbidden } from '../errors.ts';
+import { MatrixError, forbidden } from '../errors.ts';
 import type { EventDraft, StoredEvent } from './event.ts';
 import type { RoomState } from './state.ts';
 
@@ -15,7 +15,10 @@ export function authorize(draft: EventDraft, state: RoomState, redacted?: Stored
     return;
   }
   if (!state.exists) throw forbidden('room does not exist');
-  if (draft.type === 'm.room.member') return authorizeMember(draft, state);
+  if (draft.type === 'm.room.member') {
+    checkMembershipAction(draft, state);
+    return authorizeMember(draft, state);
+  }
   if (state.membership(draft.sender) !== 'join') throw forbidden(`${draft.sender} is not in the room`);
   const isState = draft.state_key !== undefined;
   const needed = state.requiredLevel(draft.type, isState);
@@ -24,6 +27,28 @@ export function authorize(draft: EventDraft, state: RoomState, redacted?: Stored
   if (isState && draft.state_key!.startsWith('@') && draft.state_key !== draft.sender) throw forbidden('state keys starting with @ are reserved for that user');
   if (draft.type === 'm.room.power_levels') authorizePowerLevels(draft, state);
   if (draft.type === 'm.room.redaction') authorizeRedaction(draft, state, redacted);
+}
+
+/**
+ * /kick and /unban both send a `leave`, which the auth rules allow from any membership the sender
+ * may change; the endpoints are narrower, as in Synapse (handlers/room_member.py): unban only a
+ * banned user (403 M_BAD_STATE), kick only a user who is joined, invited or knocking (a banned one
+ * is 403 M_BAD_STATE, anyone else 403 M_FORBIDDEN). Synapse lets /unban of a user with no member
+ * event through to the auth rules, which then allow a kick; here that is refused as well.
+ */
+function checkMembershipAction(draft: EventDraft, state: RoomState): void {
+  const action = draft.membership_action;
+  if (action === undefined) return;
+  if (action !== 'kick' && action !== 'unban') throw new MatrixError('M_BAD_JSON', `unknown membership_action ${JSON.stringify(action)}`);
+  const target = draft.state_key ?? '';
+  const targetM = state.membership(target);
+  if (draft.content.membership !== 'leave') throw forbidden(`/${action} sends a leave, not ${JSON.stringify(draft.content.membership)}`);
+  if (action === 'unban') {
+    if (targetM !== 'ban') throw new MatrixError('M_BAD_STATE', `Cannot unban ${target}: not banned (membership ${targetM ?? 'none'})`, 403);
+    return;
+  }
+  if (targetM === 'ban') throw new MatrixError('M_BAD_STATE', `Cannot kick ${target}: banned`, 403);
+  if (targetM !== 'join' && targetM !== 'invite' && targetM !== 'knock') throw forbidden(`Cannot kick ${target}: not in the room`);
 }
 
 function authorizeMember(draft: EventDraft, state: RoomState): void {

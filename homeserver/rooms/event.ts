@@ -52,6 +52,12 @@ export interface EventDraft {
    * a transaction is (txn_key, room, txn_scope): the same txnId on another path is a new request.
    */
   txn_scope?: string | undefined;
+  /**
+   * For a `leave` of another user: the endpoint that asked for it, `kick` or `unban`. The auth
+   * rules allow either transition for both, so the persister checks the target's membership
+   * against the endpoint (rooms/auth.ts, checkMembershipAction) under the room's lock.
+   */
+  membership_action?: 'kick' | 'unban' | undefined;
 }
 
 /** A new event ID: `$` + 43 URL-safe base64 characters, the shape of room-version-4+ IDs. */

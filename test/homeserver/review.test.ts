@@ -1,6 +1,7 @@
 /**
  * Client-server API behaviours a second review found wrong, each checked against the spec and
- * Synapse: unsigned.redacted_because is the real redaction event.
+ * Synapse: unsigned.redacted_because is the real redaction event; /unban and /kick only change
+ * a membership they are meant for.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,4 +55,43 @@ test('unsigned.redacted_because is the redaction event itself, wherever the reda
   const s2 = await a.sync({ filter: JSON.stringify({ room: { timeline: { limit: 1 } } }) });
   const synced = s2.rooms.join[room].state.events.find((e: any) => e.type === 'm.room.topic');
   assert.deepEqual(ageless(synced.unsigned.redacted_because), ageless(topicRedaction));
+});
+
+test('/unban of a user who is not banned and /kick of one who is not in the room are refused, changing nothing', async () => {
+  const a = await user('ma'), joined = await user('mj'), banned = await user('mb'), left = await user('ml'), invited = await user('mi'), never = await user('mn');
+  const room = await a.createRoom({ preset: 'public_chat' });
+  const r = `/_matrix/client/v3/rooms/${enc(room)}`;
+  await joined.join(room);
+  await banned.join(room);
+  await left.join(room);
+  await left.ok('POST', `${r}/leave`, {});
+  await a.ok('POST', `${r}/ban`, { user_id: banned.userId });
+  await a.invite(room, invited.userId);
+  const membership = async () => Object.fromEntries((await a.ok('GET', `${r}/members`)).chunk.map((e: any) => [e.state_key, e.content.membership]));
+  const before = await membership();
+
+  // Synapse (handlers/room_member.py): unban needs a ban (403 M_BAD_STATE), kick of a banned user
+  // is 403 M_BAD_STATE, kick of a user who left (or never joined) 403 M_FORBIDDEN.
+  const unbanJoined = await a.req('POST', `${r}/unban`, { user_id: joined.userId });
+  assert.deepEqual([unbanJoined.status, unbanJoined.body.errcode], [403, 'M_BAD_STATE'], 'unban of a joined user');
+  const unbanLeft = await a.req('POST', `${r}/unban`, { user_id: left.userId });
+  assert.deepEqual([unbanLeft.status, unbanLeft.body.errcode], [403, 'M_BAD_STATE'], 'unban of a user who left');
+  const unbanNever = await a.req('POST', `${r}/unban`, { user_id: never.userId });
+  assert.deepEqual([unbanNever.status, unbanNever.body.errcode], [403, 'M_BAD_STATE'], 'unban of a user never in the room');
+  const kickBanned = await a.req('POST', `${r}/kick`, { user_id: banned.userId });
+  assert.deepEqual([kickBanned.status, kickBanned.body.errcode], [403, 'M_BAD_STATE'], 'kick of a banned user');
+  const kickLeft = await a.req('POST', `${r}/kick`, { user_id: left.userId });
+  assert.deepEqual([kickLeft.status, kickLeft.body.errcode], [403, 'M_FORBIDDEN'], 'kick of a user who left');
+  const kickNever = await a.req('POST', `${r}/kick`, { user_id: never.userId });
+  assert.deepEqual([kickNever.status, kickNever.body.errcode], [403, 'M_FORBIDDEN'], 'kick of a user never in the room');
+  assert.deepEqual(await membership(), before, 'no membership changed');
+  assert.equal((await banned.req('POST', `${r}/join`, {})).status, 403, 'still banned');
+  await joined.send(room, 'still here');
+
+  // What the endpoints are for still works: kick a member or an invitee, unban the banned.
+  await a.ok('POST', `${r}/kick`, { user_id: joined.userId });
+  await a.ok('POST', `${r}/kick`, { user_id: invited.userId });
+  await a.ok('POST', `${r}/unban`, { user_id: banned.userId });
+  assert.deepEqual(await membership(), { ...before, [joined.userId]: 'leave', [invited.userId]: 'leave', [banned.userId]: 'leave' });
+  await banned.join(room);
 });
