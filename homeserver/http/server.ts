@@ -1,6 +1,6 @@
 /**
  * The HTTP layer on node:http: one server per listener, each with the router built for that
- * listener's resources. Reads and parses JSON bodies with a size limit, authenticates, runs the
+ * listener's resources. Authenticates, reads and parses JSON bodies with a size limit, runs the
  * handler and maps every error to a Matrix error body in one place (`toReply`). Access tokens are
  * never logged: only the method and the path without its query string are.
  */
@@ -54,9 +54,15 @@ async function dispatch(hs: Homeserver, router: Router, req: IncomingMessage, pa
   const match = router.match(req.method ?? 'GET', path);
   if (match === null) throw new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', 404);
   if (match === 'method_not_allowed') throw new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', 405);
-  const body = await readJson(req, hs.config.max_request_body_size ?? DEFAULT_BODY_LIMIT);
-  const ctx: RequestContext = { method: req.method ?? 'GET', path, params: match.params, query, headers: req.headers, body, requester: undefined, signal };
+  const limit = hs.config.max_request_body_size ?? DEFAULT_BODY_LIMIT;
+  // A declared length over the limit is refused before anything else (Synapse's request layer does
+  // the same); then, as in Synapse, authentication comes before the body is read or parsed, so a
+  // request without a valid token gets 401 whatever its body. An unread body is drained by
+  // node:http once the response ends, so the connection stays usable.
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw new MatrixError('M_TOO_LARGE', `request body exceeds ${limit} bytes`);
+  const ctx: RequestContext = { method: req.method ?? 'GET', path, params: match.params, query, headers: req.headers, body: {}, requester: undefined, signal };
   await authenticate(hs, match.def, ctx);
+  ctx.body = await readJson(req, limit);
   return match.def.handler(ctx);
 }
 

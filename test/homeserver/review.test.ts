@@ -1,7 +1,7 @@
 /**
  * Client-server API behaviours a second review found wrong, each checked against the spec and
  * Synapse: unsigned.redacted_because is the real redaction event; /unban and /kick only change
- * a membership they are meant for.
+ * a membership they are meant for; authentication comes before the request body.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -94,4 +94,25 @@ test('/unban of a user who is not banned and /kick of one who is not in the room
   await a.ok('POST', `${r}/unban`, { user_id: banned.userId });
   assert.deepEqual(await membership(), { ...before, [joined.userId]: 'leave', [invited.userId]: 'leave', [banned.userId]: 'leave' });
   await banned.join(room);
+});
+
+test('authentication comes before the body: a bad body without a valid token is 401, not 400', async () => {
+  const c = new Client(hs.url);
+  const missing = await c.req('POST', '/_matrix/client/v3/createRoom', '{not json');
+  assert.deepEqual([missing.status, missing.body.errcode], [401, 'M_MISSING_TOKEN']);
+  const notObject = await c.req('PUT', '/_matrix/client/v3/rooms/!x:y/send/m.room.message/t1', '[1]');
+  assert.deepEqual([notObject.status, notObject.body.errcode], [401, 'M_MISSING_TOKEN']);
+  const unknown = await c.req('POST', '/_matrix/client/v3/createRoom', '{not json', 'syt_bm9ib2R5_unknown_token');
+  assert.deepEqual([unknown.status, unknown.body.errcode], [401, 'M_UNKNOWN_TOKEN']);
+  // A declared length over the limit is 413 before anything else, as in Synapse (the request layer refuses it).
+  const huge = await fetch(`${hs.url}/_matrix/client/v3/createRoom`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(1024 * 1024 + 1) });
+  assert.deepEqual([huge.status, ((await huge.json()) as { errcode?: string }).errcode], [413, 'M_TOO_LARGE']);
+  // With a valid token the body is read and judged; without auth ('none' routes) as before.
+  await c.register('authfirst');
+  const bad = await c.req('POST', '/_matrix/client/v3/createRoom', '{not json');
+  assert.deepEqual([bad.status, bad.body.errcode], [400, 'M_NOT_JSON']);
+  const reg = await c.req('POST', '/_matrix/client/v3/register', '{not json', '');
+  assert.deepEqual([reg.status, reg.body.errcode], [400, 'M_NOT_JSON']);
+  // The unread bodies of refused requests did not break the connections they came on.
+  assert.equal((await c.ok('GET', '/_matrix/client/v3/account/whoami')).user_id, c.userId);
 });
