@@ -116,9 +116,13 @@ async function messages(hs: Homeserver, c: RequestContext) {
   const from = Math.min(position(c.query.get('from')) ?? (dir === 'b' ? safe : 0), safe);
   const to = position(c.query.get('to'));
   const vis = await loadVisibility(hs.pool, roomId, me.userId);
-  const raw = dir === 'b'
-    ? await roomEventsBackward(hs.pool, roomId, from, to ?? 0, limit)
-    : await roomEventsForward(hs.pool, roomId, from, Math.min(to ?? safe, safe), limit);
+  // One more than asked for tells whether any event is left after this page (spec: `end` is
+  // omitted when there are no further events, so a page that ends exactly at the last has none).
+  const fetched = dir === 'b'
+    ? await roomEventsBackward(hs.pool, roomId, from, to ?? 0, limit + 1)
+    : await roomEventsForward(hs.pool, roomId, from, Math.min(to ?? safe, safe), limit + 1);
+  const more = fetched.length > limit;
+  const raw = more ? fetched.slice(0, limit) : fetched;
   const visible = filterVisible(vis, raw).filter((e) => matches(filter, e));
   const now = Date.now();
   const txnFor = `${me.userId}|${me.deviceId}`;
@@ -130,7 +134,7 @@ async function messages(hs: Homeserver, c: RequestContext) {
     const senders = new Set(visible.map((e) => e.sender));
     body.state = [...senders].flatMap((s) => { const m = state.get('m.room.member', s); return m ? [toClient(m, now)] : []; });
   }
-  if (raw.length === limit) {
+  if (more) {
     const last = raw[raw.length - 1]!.stream_ordering;
     body.end = `s${dir === 'b' ? last - 1 : last}`;
   }

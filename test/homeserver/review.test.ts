@@ -1,7 +1,7 @@
 /**
  * Client-server API behaviours a second review found wrong, each checked against the spec and
  * Synapse: unsigned.redacted_because is the real redaction event; /unban and /kick only change
- * a membership they are meant for; authentication comes before the request body.
+ * a membership they are meant for; authentication comes before the request body; /messages has no `end` after the last event.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,4 +115,25 @@ test('authentication comes before the body: a bad body without a valid token is 
   assert.deepEqual([reg.status, reg.body.errcode], [400, 'M_NOT_JSON']);
   // The unread bodies of refused requests did not break the connections they came on.
   assert.equal((await c.ok('GET', '/_matrix/client/v3/account/whoami')).user_id, c.userId);
+});
+
+test('/messages omits end when no events are left, also when exactly limit remained', async () => {
+  const a = await user('pg');
+  const room = await a.createRoom({ name: 'paged' });
+  for (let i = 0; i < 3; i++) await a.send(room, `m${i}`);
+  const r = `/_matrix/client/v3/rooms/${enc(room)}/messages`;
+  const all = await a.ok('GET', `${r}?dir=b&limit=1000`);
+  const total = all.chunk.length;
+  assert.ok(total > 5 && all.end === undefined);
+  for (const dir of ['b', 'f']) {
+    const exact = await a.ok('GET', `${r}?dir=${dir}&limit=${total}`);
+    assert.equal(exact.chunk.length, total);
+    assert.equal(exact.end, undefined, `dir=${dir}, limit = the number of events: no end`);
+    const first = await a.ok('GET', `${r}?dir=${dir}&limit=${total - 1}`);
+    assert.equal(first.chunk.length, total - 1);
+    assert.equal(typeof first.end, 'string', `dir=${dir}: one event is left, so there is an end`);
+    const rest = await a.ok('GET', `${r}?dir=${dir}&limit=${total - 1}&from=${first.end}`);
+    assert.deepEqual(rest.chunk.map((e: any) => e.event_id), [(dir === 'b' ? all.chunk.at(-1) : all.chunk[0]).event_id]);
+    assert.equal(rest.end, undefined, `dir=${dir}: the last page has no end`);
+  }
 });
