@@ -18,7 +18,7 @@ import { RateLimiter } from '../ratelimit.ts';
 export function eventRoutes(hs: Homeserver): RouteDef[] {
   const rc = hs.config.rc_message;
   const limiter = rc ? new RateLimiter(rc.per_second, rc.burst_count) : undefined;
-  const send = async (hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string) => {
+  const limitedSend = async (hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string) => {
     if (limiter) {
       // A retry of a transaction that was already sent is answered from it, not limited (the
       // spec's idempotency holds whatever the rate; Synapse's transaction cache also answers first).
@@ -28,6 +28,24 @@ export function eventRoutes(hs: Homeserver): RouteDef[] {
       limiter.take(requester(c).userId);
     }
     return sendOne(hs, c, d, txn);
+  };
+  // Sends with a transaction ID in progress on this process, by room, endpoint and `user|device|txnId`.
+  const inFlight = new Map<string, Promise<unknown>>();
+  const send = async (hs: Homeserver, c: RequestContext, d: Omit<EventDraft, 'sender'>, txn?: string) => {
+    if (txn === undefined) return limitedSend(hs, c, d);
+    // A retry that arrives while an attempt of its transaction is still running here waits for it,
+    // then is answered like any retry (from the event it sent, before the limiter), as Synapse's
+    // transaction cache does; were it to run alongside, it could find no event yet and be rate-limited
+    // (or, unlimited, build an event for the unique index to discard). Retries on other processes
+    // are still decided by the persister.
+    const t = transaction(requester(c), txn, d.type);
+    const key = JSON.stringify([c.params.room!, t.scope, t.key]);
+    for (let running = inFlight.get(key); running; running = inFlight.get(key)) await running;
+    const attempt = limitedSend(hs, c, d, txn);
+    const settled = attempt.then(() => undefined, () => undefined);
+    inFlight.set(key, settled);
+    void settled.then(() => { if (inFlight.get(key) === settled) inFlight.delete(key); });
+    return attempt;
   };
   const r = (method: RouteDef['method'], path: string, handler: RouteDef['handler']): RouteDef => ({ method, path, auth: 'user', placement: 'any', handler });
   return [

@@ -1,7 +1,7 @@
 /**
  * Client-server API behaviours a second review found wrong, each checked against the spec and
  * Synapse: unsigned.redacted_because is the real redaction event; /unban and /kick only change
- * a membership they are meant for; authentication comes before the request body; /messages has no `end` after the last event.
+ * a membership they are meant for; authentication comes before the request body; /messages has no `end` after the last event; retries racing their first attempt.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -135,5 +135,29 @@ test('/messages omits end when no events are left, also when exactly limit remai
     const rest = await a.ok('GET', `${r}?dir=${dir}&limit=${total - 1}&from=${first.end}`);
     assert.deepEqual(rest.chunk.map((e: any) => e.event_id), [(dir === 'b' ? all.chunk.at(-1) : all.chunk[0]).event_id]);
     assert.equal(rest.end, undefined, `dir=${dir}: the last page has no end`);
+  }
+});
+
+test('rc_message: retries arriving while the first attempt is being persisted wait for it instead of being rate-limited', async () => {
+  const limited = await startMain({ rc_message: { per_second: 0.01, burst_count: 1 } });
+  try {
+    const a = await new Client(limited.url).register('rlconcurrent');
+    const room = await a.createRoom({ name: 'busy' });
+    const r = `/_matrix/client/v3/rooms/${enc(room)}`;
+    // Redactions (not rate-limited) queued on the room's persister first keep the send's first
+    // attempt waiting there, so its retries arrive while it is still being persisted.
+    const name = (await a.ok('GET', `${r}/state/m.room.name?format=event`)).event_id;
+    const busy = Array.from({ length: 40 }, () => a.req('POST', `${r}/redact/${enc(name)}`, {}));
+    const path = `${r}/send/m.room.message/once`;
+    const tries = await Promise.all(Array.from({ length: 6 }, () => a.req('PUT', path, { msgtype: 'm.text', body: 'x' })));
+    assert.ok((await Promise.all(busy)).every((b) => b.status === 200));
+    assert.deepEqual(tries.map((t) => t.status), [200, 200, 200, 200, 200, 200]);
+    assert.equal(new Set(tries.map((t) => t.body.event_id)).size, 1, 'one event');
+    const other = await a.req('PUT', `${r}/send/m.room.message/other`, { msgtype: 'm.text', body: 'y' });
+    assert.equal(other.status, 429, 'the transaction took the one token of the bucket once');
+    const m = await a.ok('GET', `${r}/messages?dir=b&limit=100`);
+    assert.equal(m.chunk.filter((e: any) => e.type === 'm.room.message').length, 1);
+  } finally {
+    await limited.stop();
   }
 });
