@@ -91,6 +91,12 @@ export class LocalStreamWriter {
   }
 
   async #toDevice(op: Extract<StreamOp, { stream: 'to_device' }>): Promise<number[]> {
+    const txn = op.txn;
+    // A retry (same sender device, event type and txnId) is answered without a second delivery.
+    // The check before allocating skips the usual retry cheaply; the txn row inserted in the same
+    // transaction as the inbox rows decides concurrent retries and is never left behind by a
+    // delivery that failed.
+    if (txn && await this.#toDeviceTxnSeen(op.sender, op.type, txn)) return [];
     const targets: { user: string; device: string; content: unknown }[] = [];
     for (const [user, devices] of Object.entries(op.messages)) {
       for (const [device, content] of Object.entries(devices)) {
@@ -99,20 +105,14 @@ export class LocalStreamWriter {
         for (const d of r.rows) targets.push({ user, device: d.device_id, content });
       }
     }
-    if (targets.length === 0) return [];
-    const txn = op.txn;
-    // A retry (same sender device, event type and txnId) is answered without a second delivery.
-    // The check before allocating skips the usual retry cheaply; the txn row inserted in the same
-    // transaction as the inbox rows decides concurrent retries and is never left behind by a
-    // delivery that failed.
-    if (txn && await this.#toDeviceTxnSeen(op.sender, op.type, txn)) return [];
+    if (targets.length === 0) {
+      // Nothing to deliver (no messages, or only users without devices), but the transaction is
+      // used: its retry must not deliver to devices that appeared since.
+      if (txn) await claimToDeviceTxn(this.#pool, op.sender, op.type, txn);
+      return [];
+    }
     return this.#write('to_device', targets.length, (pool, ids) => inTransaction(pool, async (c) => {
-      if (txn) {
-        const claimed = await c.query(
-          'INSERT INTO to_device_txns (user_id, device_id, event_type, txn_id, created_ts) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING',
-          [op.sender, txn.device_id, op.type, txn.txn_id, Date.now()]);
-        if (claimed.rowCount === 0) return false;
-      }
+      if (txn && !(await claimToDeviceTxn(c, op.sender, op.type, txn))) return false;
       for (let i = 0; i < targets.length; i++) {
         const t = targets[i]!;
         await c.query('INSERT INTO device_inbox (stream_id, user_id, device_id, message) VALUES ($1,$2,$3,$4)',
@@ -157,4 +157,12 @@ export class LocalStreamWriter {
       if (users.size === 0) this.#typing.delete(roomId);
     }
   }
+}
+
+/** Records a sendToDevice transaction; false when it was already recorded (a retry). */
+async function claimToDeviceTxn(q: pg.Pool | pg.PoolClient, sender: string, type: string, txn: { device_id: string; txn_id: string }): Promise<boolean> {
+  const r = await q.query(
+    'INSERT INTO to_device_txns (user_id, device_id, event_type, txn_id, created_ts) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING',
+    [sender, txn.device_id, type, txn.txn_id, Date.now()]);
+  return r.rowCount !== 0;
 }

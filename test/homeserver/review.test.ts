@@ -161,3 +161,16 @@ test('rc_message: retries arriving while the first attempt is being persisted wa
     await limited.stop();
   }
 });
+
+test('sendToDevice: a transaction that reached no device is recorded too, so its retry delivers nothing', async () => {
+  const a = await user('tda');
+  const later = `tdlater${++n}`;
+  const laterId = `@${later}:${hs.hs.serverName}`;
+  const body = { messages: { [laterId]: { '*': { v: 1 } } } };
+  assert.deepEqual(await a.ok('PUT', '/_matrix/client/v3/sendToDevice/m.test/E1', body), {}, 'no devices: nothing delivered');
+  const d = await new Client(hs.url).register(later);
+  assert.deepEqual(await a.ok('PUT', '/_matrix/client/v3/sendToDevice/m.test/E1', body), {});
+  assert.deepEqual((await d.sync()).to_device.events, [], 'the retry did not deliver to the device that appeared since');
+  await a.ok('PUT', '/_matrix/client/v3/sendToDevice/m.test/E2', body);
+  assert.deepEqual((await d.sync()).to_device.events.map((e: any) => e.content.v), [1], 'a new transaction does');
+});
