@@ -30,6 +30,8 @@ export class LocalStreamWriter {
   readonly #pool: pg.Pool;
   readonly #bus: ReplicationBus;
   readonly #typing = new Map<string, Map<string, number>>();
+  /** sendToDevice transactions being applied, by sender, sender device, event type and txnId. */
+  readonly #toDeviceInFlight = new Map<string, Promise<unknown>>();
   readonly #timer: NodeJS.Timeout;
   #txnsPrunedAt = 0;
 
@@ -90,12 +92,30 @@ export class LocalStreamWriter {
     return ids;
   }
 
+  /**
+   * A retry (same sender device, event type and txnId) is answered without a second delivery.
+   * Workers send to_device writes to the stream's first writer, so a retry meets its first attempt
+   * here: one arriving while that attempt is being applied waits for it, then finds its row. It
+   * never allocates stream IDs that it would hold (and the stream's position with them) while
+   * waiting on the first attempt's uncommitted row.
+   */
   async #toDevice(op: Extract<StreamOp, { stream: 'to_device' }>): Promise<number[]> {
     const txn = op.txn;
-    // A retry (same sender device, event type and txnId) is answered without a second delivery.
-    // The check before allocating skips the usual retry cheaply; the txn row inserted in the same
-    // transaction as the inbox rows decides concurrent retries and is never left behind by a
-    // delivery that failed.
+    if (!txn) return this.#deliverToDevice(op);
+    const key = JSON.stringify([op.sender, txn.device_id, op.type, txn.txn_id]);
+    for (let running = this.#toDeviceInFlight.get(key); running; running = this.#toDeviceInFlight.get(key)) await running;
+    const attempt = this.#deliverToDevice(op);
+    const settled = attempt.then(() => undefined, () => undefined);
+    this.#toDeviceInFlight.set(key, settled);
+    void settled.then(() => { if (this.#toDeviceInFlight.get(key) === settled) this.#toDeviceInFlight.delete(key); });
+    return attempt;
+  }
+
+  async #deliverToDevice(op: Extract<StreamOp, { stream: 'to_device' }>): Promise<number[]> {
+    const txn = op.txn;
+    // The check before allocating answers a retry cheaply; the txn row inserted in the same
+    // transaction as the inbox rows decides any retry that got past it (one applied by another
+    // process listed as a to_device writer) and is never left behind by a delivery that failed.
     if (txn && await this.#toDeviceTxnSeen(op.sender, op.type, txn)) return [];
     const targets: { user: string; device: string; content: unknown }[] = [];
     for (const [user, devices] of Object.entries(op.messages)) {

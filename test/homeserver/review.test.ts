@@ -174,3 +174,17 @@ test('sendToDevice: a transaction that reached no device is recorded too, so its
   await a.ok('PUT', '/_matrix/client/v3/sendToDevice/m.test/E2', body);
   assert.deepEqual((await d.sync()).to_device.events.map((e: any) => e.content.v), [1], 'a new transaction does');
 });
+
+test('sendToDevice: concurrent retries of one transaction wait for the first instead of taking stream IDs', async () => {
+  const a = await user('tca'), b = await user('tcb');
+  const toDevicePos = (token: string) => Number(token.slice(1).split('_')[3]);
+  const s0 = await b.sync();
+  const body = { messages: { [b.userId]: { [b.deviceId]: { v: 1 } } } };
+  const tries = await Promise.all(Array.from({ length: 8 }, () => a.req('PUT', '/_matrix/client/v3/sendToDevice/m.test/C1', body)));
+  assert.deepEqual(tries.map((t) => t.status), Array(8).fill(200));
+  const s1 = await b.sync({ since: s0.next_batch });
+  assert.deepEqual(s1.to_device.events.map((e: any) => e.content.v), [1]);
+  // One message, one stream ID: a retry that allocated IDs would hold them (and so the stream's
+  // position for every reader) until it learnt the first attempt had committed.
+  assert.equal(toDevicePos(s1.next_batch) - toDevicePos(s0.next_batch), 1, 'stream IDs taken');
+});
