@@ -4,6 +4,7 @@
  * m.room.redaction and every other event's power-level check). Pure functions of the draft and the
  * room state, so each rule has its own test (test/homeserver/auth-rules.test.ts).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { MatrixError, forbidden } from '../errors.ts';
 import type { EventDraft, StoredEvent } from './event.ts';
 import type { RoomState } from './state.ts';
@@ -27,6 +28,22 @@ export function authorize(draft: EventDraft, state: RoomState, redacted?: Stored
   if (isState && draft.state_key!.startsWith('@') && draft.state_key !== draft.sender) throw forbidden('state keys starting with @ are reserved for that user');
   if (draft.type === 'm.room.power_levels') authorizePowerLevels(draft, state);
   if (draft.type === 'm.room.redaction') authorizeRedaction(draft, state, redacted);
+}
+
+/**
+ * The target's current member event when `draft` repeats it (same sender, same content), so the
+ * persister answers with it and writes nothing; `undefined` otherwise. As in Synapse (the duplicate
+ * checks of handlers/room_member.py and handlers/message.py, both before the auth rules): a repeated
+ * /ban, /leave, /join, /invite or member state PUT succeeds without a new event, even where the
+ * auth rules would now refuse it (a second leave, say). /kick and /unban check the target's
+ * membership first (checkMembershipAction), so their repeats are refused, as Synapse refuses them.
+ */
+export function repeatedMember(draft: EventDraft, state: RoomState): StoredEvent | undefined {
+  if (draft.type !== 'm.room.member' || draft.state_key === undefined || !state.exists) return undefined;
+  checkMembershipAction(draft, state);
+  const current = state.get('m.room.member', draft.state_key);
+  if (!current || current.sender !== draft.sender || !isDeepStrictEqual(current.content, draft.content)) return undefined;
+  return current;
 }
 
 /**

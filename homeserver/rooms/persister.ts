@@ -9,7 +9,7 @@ import type { ReplicationBus } from '../replication/bus.ts';
 import { inTransaction } from '../storage/db.ts';
 import { currentState, eventByTxn, getEvent, insertEvents, insertMessageEvent } from '../storage/events.ts';
 import { MatrixError } from '../errors.ts';
-import { authorize } from './auth.ts';
+import { authorize, repeatedMember } from './auth.ts';
 import { newEventId, type EventDraft, type StoredEvent } from './event.ts';
 import { RoomState } from './state.ts';
 import { eventRow } from '../sync/window.ts';
@@ -66,13 +66,20 @@ export class EventPersister {
       const size = Buffer.byteLength(JSON.stringify(draft.content));
       if (size > MAX_EVENT_BYTES) throw new MatrixError('M_TOO_LARGE', `event content is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
       const target = draft.type === 'm.room.redaction' && draft.redacts ? await getEvent(this.#pool, draft.redacts) : undefined;
+      let same: StoredEvent | undefined;
       try {
-        authorize(draft, working, target && target.room_id === req.room_id ? target : undefined);
+        same = repeatedMember(draft, working);
+        if (!same) authorize(draft, working, target && target.room_id === req.room_id ? target : undefined);
       } catch (err) {
         // A retried send whose first attempt succeeded returns that event, even if it would now fail.
         const prior = draft.txn_key && draft.txn_scope ? await eventByTxn(this.#pool, { key: draft.txn_key, room_id: req.room_id, scope: draft.txn_scope }) : undefined;
         if (prior && req.drafts.length === 1) return { events: [{ event_id: prior.event_id, stream_ordering: prior.stream_ordering }] };
         throw err;
+      }
+      if (same) {
+        // The member event this draft repeats stands for it (Synapse answers a duplicate so too).
+        results.push(same);
+        continue;
       }
       const event = this.#build(req.room_id, draft, ++depth, working);
       if (event.state_key !== undefined) working.apply(event);
