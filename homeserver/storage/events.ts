@@ -90,7 +90,9 @@ export async function insertEvents(c: Queryable, events: readonly StoredEvent[],
       );
     }
     if (e.type === 'm.room.redaction' && typeof e.content.redacts === 'string') {
-      await c.query('UPDATE events SET redacted_by = $1 WHERE event_id = $2 AND room_id = $3', [e.event_id, e.content.redacts, e.room_id]);
+      // A later redaction of an already redacted event is stored but does not replace the first
+      // (Synapse serves the first row of its redactions table: unsigned.redacted_by stays put).
+      await c.query('UPDATE events SET redacted_by = $1 WHERE event_id = $2 AND room_id = $3 AND redacted_by IS NULL', [e.event_id, e.content.redacts, e.room_id]);
     }
   }
 }

@@ -76,3 +76,17 @@ test('a repeated /kick or /unban is refused as in Synapse, which checks the memb
   assert.deepEqual([unban.status, unban.body.errcode], [403, 'M_BAD_STATE']);
   assert.deepEqual(await memberEvents(a, room), before, 'nothing written');
 });
+
+test('an event redacted twice keeps its first redaction as redacted_by and redacted_because', async () => {
+  const a = await user(), b = await user();
+  const room = await a.createRoom({ preset: 'public_chat' });
+  const r = `/_matrix/client/v3/rooms/${enc(room)}`;
+  await b.join(room);
+  const id = await b.send(room, 'x');
+  const first = (await b.ok('PUT', `${r}/redact/${enc(id)}/t1`, { reason: 'first' })).event_id;
+  const second = (await a.ok('PUT', `${r}/redact/${enc(id)}/t2`, { reason: 'second' })).event_id;
+  assert.notEqual(second, first, 'the second redaction is an event of its own');
+  const ev = await a.ok('GET', `${r}/event/${enc(id)}`);
+  assert.equal(ev.unsigned.redacted_by, first);
+  assert.deepEqual([ev.unsigned.redacted_because.event_id, ev.unsigned.redacted_because.sender, ev.unsigned.redacted_because.content.reason], [first, b.userId, 'first']);
+});
