@@ -1,25 +1,17 @@
 /**
  * SQL for the events table and room state. The events table is also the state history: the state
  * of a room at stream position P is, per (type, state_key), the latest state event at or below P.
- * Every read of whole events joins a redacted event's redaction event (FROM), so the client format
- * can carry it as `unsigned.redacted_because`.
+ * Every read of whole events also loads a redacted event's redaction event (withRedactions), so the
+ * client format can carry it as `unsigned.redacted_because`.
  */
 import type pg from 'pg';
 import type { Queryable } from './db.ts';
 import type { StoredEvent } from '../rooms/event.ts';
 
-/** The event columns, for the `events e` of FROM (below). */
+/** The event columns every event read selects. */
 const EVENT_COLS = ['event_id', 'room_id', 'type', 'state_key', 'sender', 'content', 'origin_server_ts', 'stream_ordering', 'depth', 'redacted_by', 'prev_content', 'txn_key'];
-/**
- * What every event read selects: the event (`e`) and, when it was redacted, the redaction event
- * (`r`, columns prefixed `r_`), which clients get as `unsigned.redacted_because`.
- */
-const COLS = [
-  ...EVENT_COLS.map((c) => `e.${c}`),
-  ...EVENT_COLS.filter((c) => c !== 'prev_content').map((c) => `r.${c} AS r_${c}`),
-].join(', ');
-/** Events with their redaction (`redacted_by` names an event of the same room: insertEvents). */
-const FROM = 'events e LEFT JOIN events r ON r.event_id = e.redacted_by AND r.room_id = e.room_id';
+/** EVENT_COLS of `events e`. */
+const COLS = EVENT_COLS.map((c) => `e.${c}`).join(', ');
 
 /** The columns both event inserts write, in the order of their VALUES. */
 const INSERT_COLS = ['stream_ordering', 'event_id', 'room_id', 'type', 'state_key', 'sender', 'content', 'origin_server_ts', 'depth', 'instance_name', 'txn_key', 'prev_content', 'membership', 'txn_scope'];
@@ -31,9 +23,6 @@ interface EventRow {
   redacted_by: string | null; prev_content: Record<string, unknown> | null; txn_key: string | null;
 }
 
-/** A row of COLS: the event, and its redaction's columns (all null when it was not redacted). */
-type Row = EventRow & { [K in keyof Omit<EventRow, 'prev_content'> as `r_${K}`]: EventRow[K] | null };
-
 function eventFromRow(r: EventRow): StoredEvent {
   return {
     event_id: r.event_id, room_id: r.room_id, type: r.type, state_key: r.state_key ?? undefined, sender: r.sender,
@@ -42,16 +31,24 @@ function eventFromRow(r: EventRow): StoredEvent {
   };
 }
 
-function fromRow(r: Row): StoredEvent {
-  const e = eventFromRow(r);
-  if (r.r_event_id !== null) {
-    e.redacted_because = eventFromRow({
-      event_id: r.r_event_id, room_id: r.r_room_id!, type: r.r_type!, state_key: r.r_state_key, sender: r.r_sender!,
-      content: r.r_content!, origin_server_ts: r.r_origin_server_ts!, stream_ordering: r.r_stream_ordering!, depth: r.r_depth!,
-      redacted_by: r.r_redacted_by, prev_content: null, txn_key: r.r_txn_key,
-    });
+/**
+ * The events of `rows`, each redacted one with its redaction event (`redacted_because`), which
+ * clients get as `unsigned.redacted_because`. The redactions come in a second query by event ID,
+ * only when some row was redacted: joining them into every read made PostgreSQL hash the whole
+ * room's events for a room's state (stateAt). Only a redaction of the same room counts (insertEvents
+ * writes no other); the redaction is served without prev_content.
+ */
+async function withRedactions(q: Queryable, rows: EventRow[]): Promise<StoredEvent[]> {
+  const events = rows.map(eventFromRow);
+  const ids = [...new Set(events.flatMap((e) => (e.redacted_by ? [e.redacted_by] : [])))];
+  if (ids.length === 0) return events;
+  const r = await q.query<EventRow>(`SELECT ${COLS} FROM events e WHERE e.event_id = ANY($1)`, [ids]);
+  const byId = new Map(r.rows.map((x) => [x.event_id, x]));
+  for (const e of events) {
+    const x = e.redacted_by ? byId.get(e.redacted_by) : undefined;
+    if (x && x.room_id === e.room_id) e.redacted_because = eventFromRow({ ...x, prev_content: null });
   }
-  return e;
+  return events;
 }
 
 /**
@@ -99,8 +96,8 @@ export async function insertEvents(c: Queryable, events: readonly StoredEvent[],
 
 /** One event by ID. */
 export async function getEvent(q: Queryable, eventId: string): Promise<StoredEvent | undefined> {
-  const r = await q.query<Row>(`SELECT ${COLS} FROM ${FROM} WHERE e.event_id = $1`, [eventId]);
-  return r.rows[0] ? fromRow(r.rows[0]) : undefined;
+  const r = await q.query<EventRow>(`SELECT ${COLS} FROM events e WHERE e.event_id = $1`, [eventId]);
+  return (await withRedactions(q, r.rows))[0];
 }
 
 /**
@@ -108,35 +105,35 @@ export async function getEvent(q: Queryable, eventId: string): Promise<StoredEve
  * and same endpoint scope (see EventDraft.txn_scope; migration 2 in schema-sql.ts).
  */
 export async function eventByTxn(q: Queryable, txn: { key: string; room_id: string; scope: string }): Promise<StoredEvent | undefined> {
-  const r = await q.query<Row>(`SELECT ${COLS} FROM ${FROM} WHERE e.txn_key = $1 AND e.room_id = $2 AND e.txn_scope = $3`, [txn.key, txn.room_id, txn.scope]);
-  return r.rows[0] ? fromRow(r.rows[0]) : undefined;
+  const r = await q.query<EventRow>(`SELECT ${COLS} FROM events e WHERE e.txn_key = $1 AND e.room_id = $2 AND e.txn_scope = $3`, [txn.key, txn.room_id, txn.scope]);
+  return (await withRedactions(q, r.rows))[0];
 }
 
 /** Current state events of a room plus its max depth. */
 export async function currentState(q: Queryable, roomId: string): Promise<{ events: StoredEvent[]; depth: number }> {
-  const r = await q.query<Row>(`SELECT ${COLS} FROM current_state cs JOIN ${FROM} ON e.event_id = cs.event_id WHERE cs.room_id = $1`, [roomId]);
+  const r = await q.query<EventRow>(`SELECT ${COLS} FROM current_state cs JOIN events e ON e.event_id = cs.event_id WHERE cs.room_id = $1`, [roomId]);
   const d = await q.query<{ d: string | null }>('SELECT max(depth) AS d FROM events WHERE room_id = $1', [roomId]);
-  return { events: r.rows.map(fromRow), depth: Number(d.rows[0]?.d ?? 0) };
+  return { events: await withRedactions(q, r.rows), depth: Number(d.rows[0]?.d ?? 0) };
 }
 
 /** State of a room at stream position `at` (inclusive). */
 export async function stateAt(q: Queryable, roomId: string, at: number): Promise<StoredEvent[]> {
-  const r = await q.query<Row>(
-    `SELECT DISTINCT ON (e.type, e.state_key) ${COLS} FROM ${FROM} WHERE e.room_id = $1 AND e.state_key IS NOT NULL AND e.stream_ordering <= $2
+  const r = await q.query<EventRow>(
+    `SELECT DISTINCT ON (e.type, e.state_key) ${COLS} FROM events e WHERE e.room_id = $1 AND e.state_key IS NOT NULL AND e.stream_ordering <= $2
      ORDER BY e.type, e.state_key, e.stream_ordering DESC`, [roomId, at]);
-  return r.rows.map(fromRow);
+  return withRedactions(q, r.rows);
 }
 
 /** Events of a room in (from, to], newest first, at most `limit`. */
 export async function roomEventsBackward(q: Queryable, roomId: string, below: number, above: number, limit: number): Promise<StoredEvent[]> {
-  const r = await q.query<Row>(`SELECT ${COLS} FROM ${FROM} WHERE e.room_id = $1 AND e.stream_ordering <= $2 AND e.stream_ordering > $3 ORDER BY e.stream_ordering DESC LIMIT $4`, [roomId, below, above, limit]);
-  return r.rows.map(fromRow);
+  const r = await q.query<EventRow>(`SELECT ${COLS} FROM events e WHERE e.room_id = $1 AND e.stream_ordering <= $2 AND e.stream_ordering > $3 ORDER BY e.stream_ordering DESC LIMIT $4`, [roomId, below, above, limit]);
+  return withRedactions(q, r.rows);
 }
 
 /** Events of a room in (from, to], oldest first, at most `limit`. */
 export async function roomEventsForward(q: Queryable, roomId: string, above: number, upTo: number, limit: number): Promise<StoredEvent[]> {
-  const r = await q.query<Row>(`SELECT ${COLS} FROM ${FROM} WHERE e.room_id = $1 AND e.stream_ordering > $2 AND e.stream_ordering <= $3 ORDER BY e.stream_ordering ASC LIMIT $4`, [roomId, above, upTo, limit]);
-  return r.rows.map(fromRow);
+  const r = await q.query<EventRow>(`SELECT ${COLS} FROM events e WHERE e.room_id = $1 AND e.stream_ordering > $2 AND e.stream_ordering <= $3 ORDER BY e.stream_ordering ASC LIMIT $4`, [roomId, above, upTo, limit]);
+  return withRedactions(q, r.rows);
 }
 
 /** A user's membership history in a room (for history visibility), oldest first. */
