@@ -46,6 +46,9 @@ async function handle(hs: Homeserver, router: Router, req: IncomingMessage, res:
     else reply = await dispatch(hs, router, req, path, query, abort.signal);
   } catch (err) {
     reply = toReply(hs, err, req.method ?? '?', path);
+    // A body over the limit is not read: close the connection rather than let node:http drain
+    // up to the declared length, as Synapse's request layer drops the connection after its 413.
+    if (err instanceof MatrixError && err.errcode === 'M_TOO_LARGE') reply.close = true;
   }
   send(res, reply);
 }
@@ -57,8 +60,9 @@ async function dispatch(hs: Homeserver, router: Router, req: IncomingMessage, pa
   const limit = hs.config.max_request_body_size ?? DEFAULT_BODY_LIMIT;
   // A declared length over the limit is refused before anything else (Synapse's request layer does
   // the same); then, as in Synapse, authentication comes before the body is read or parsed, so a
-  // request without a valid token gets 401 whatever its body. An unread body is drained by
-  // node:http once the response ends, so the connection stays usable.
+  // request without a valid token gets 401 whatever its body. An unread body of a refused request
+  // (401, 404...) is drained by node:http once the response ends, so the connection stays usable;
+  // after a 413 the connection is closed instead (handle).
   if (Number(req.headers['content-length'] ?? 0) > limit) throw new MatrixError('M_TOO_LARGE', `request body exceeds ${limit} bytes`);
   const ctx: RequestContext = { method: req.method ?? 'GET', path, params: match.params, query, headers: req.headers, body: {}, requester: undefined, signal };
   await authenticate(hs, match.def, ctx);
@@ -132,6 +136,7 @@ function send(res: ServerResponse, reply: Reply): void {
     'access-control-allow-origin': '*',
     'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
     'access-control-allow-headers': 'X-Requested-With, Content-Type, Authorization',
+    ...(reply.close ? { connection: 'close' } : {}),
   });
   res.end(body);
 }

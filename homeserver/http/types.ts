@@ -31,6 +31,8 @@ export interface RequestContext {
 export interface Reply {
   status?: number;
   body: unknown;
+  /** Close the connection after this reply (its request's body was left unread). */
+  close?: boolean;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { Client, startMain } from './harness.ts';
 
 let hs: Awaited<ReturnType<typeof startMain>>;
@@ -115,6 +116,25 @@ test('authentication comes before the body: a bad body without a valid token is 
   assert.deepEqual([reg.status, reg.body.errcode], [400, 'M_NOT_JSON']);
   // The unread bodies of refused requests did not break the connections they came on.
   assert.equal((await c.ok('GET', '/_matrix/client/v3/account/whoami')).user_id, c.userId);
+});
+
+test('a declared body over the limit gets 413 and the connection is closed, not drained up to the declared length', async () => {
+  const { port } = new URL(hs.url);
+  const sock = connect(Number(port), '127.0.0.1');
+  let text = '';
+  sock.setEncoding('latin1');
+  sock.on('data', (d: string) => { text += d; });
+  const closed = new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), 5000);
+    sock.once('close', () => { clearTimeout(t); resolve(true); });
+  });
+  sock.write(`POST /_matrix/client/v3/createRoom HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n{"a":`);
+  const wasClosed = await closed;
+  sock.destroy();
+  assert.match(text, /^HTTP\/1\.1 413 /);
+  assert.match(text, /\r\nconnection: close\r\n/i);
+  assert.match(text, /"errcode":"M_TOO_LARGE"/);
+  assert.ok(wasClosed, 'the server closed the connection within 5 s instead of waiting for 64 MiB');
 });
 
 test('/messages omits end when no events are left, also when exactly limit remained', async () => {
