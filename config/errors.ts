@@ -18,6 +18,7 @@ export type IssueCode =
   | 'unknown_synapse_version'
   | 'invalid_regex'
   | 'invalid_cidr'
+  | 'unsupported_scheme'
   | 'duplicate_name'
   | 'duplicate_port'
   | 'empty_match'

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { catalogueFor, SYNAPSE_VERSIONS, type Catalogue } from '../routing/catalogue/index.ts';
-import type { RoutesConfig } from './routes-schema.ts';
+import type { RoutesConfig, ServerConfig } from './routes-schema.ts';
 import { choiceHint, type ConfigIssue, type IssueCode } from './errors.ts';
 import { shadowedRoutes } from './routes-shadow.ts';
 import type { YamlSource } from './yaml.ts';
@@ -105,16 +105,53 @@ function checkListeners(config: RoutesConfig, f: Findings): void {
   });
 }
 
-/** Server names identify servers in logs, metrics and hash rings, so they are unique per upstream. */
+/**
+ * Server names identify servers in logs, metrics and hash rings, so they are unique per upstream;
+ * every server url must be one `serve` can connect to.
+ */
 function checkUpstreams(config: RoutesConfig, f: Findings): void {
   for (const [name, up] of Object.entries(config.upstreams)) {
     duplicates(up.servers.map((s) => s.name), (i) => ['upstreams', name, 'servers', i, 'name'], 'server name', f, ` in upstream '${name}'`);
+    up.servers.forEach((s, i) => serverTarget(s, name, ['upstreams', name, 'servers', i, 'url'], f));
   }
   const known = Object.keys(config.upstreams);
   if (!known.includes(config.default_upstream)) {
     f.add('error', ['default_upstream'], 'unknown_upstream', `default_upstream '${config.default_upstream}' is not defined under upstreams`,
       choiceHint(config.default_upstream, known, 'upstreams'));
   }
+}
+
+/** Where a server listens, as gateway/pool.ts parseTarget connects to it. */
+type Target = { readonly host: string; readonly port: number } | { readonly path: string };
+
+const TLS_HINT = 'the gateway speaks plain HTTP/1.1 to upstreams (over loopback or a private network, or a UNIX socket) and has no TLS client; ' +
+  "use the worker's plain http:// listener or unix:/path socket, and terminate TLS elsewhere";
+
+/**
+ * The target of a server url, or null after reporting why `serve` could not use it. The schema
+ * checks only the shape (`scheme://authority` or `unix:/path`); gateway/pool.ts accepts plain
+ * `http://` and `unix:` alone, and would otherwise fail at start (or at the first request).
+ */
+function serverTarget(s: ServerConfig, upstream: string, at: Path, f: Findings): Target | null {
+  if (s.url.startsWith('unix:/')) return { path: s.url.slice('unix:'.length) };
+  const who = `server '${s.name}' in upstream '${upstream}'`;
+  const scheme = s.url.slice(0, s.url.indexOf('://'));
+  if (scheme !== 'http') {
+    const hint = scheme.toLowerCase() === 'http' ? 'write the scheme in lower case: http://'
+      : scheme.toLowerCase() === 'https' ? TLS_HINT
+      : 'the gateway reaches upstreams only as http://host:port or unix:/path/to/socket (plain HTTP/1.1)';
+    f.add('error', at, 'unsupported_scheme', `${who} has url scheme '${scheme}://', which the gateway cannot use`, hint);
+    return null;
+  }
+  let u: URL;
+  try {
+    u = new URL(s.url);
+  } catch {
+    f.add('error', at, 'invalid_value', `${who} has an invalid url '${s.url}'`, 'expected http://host:port with a port from 1 to 65535');
+    return null;
+  }
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  return { host, port: Number(u.port || 80) };
 }
 
 /** The JS RegExp error for `source`, or null when it compiles (the compiler uses no flags). */

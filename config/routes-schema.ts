@@ -2,7 +2,7 @@
  * The routes.yaml schema. One zod schema gives both validation and the TypeScript types
  * (`RoutesConfig` is what every other module sees; nothing downstream reads raw YAML).
  * Semantic checks that need the whole file (unknown upstream, duplicate names, invalid regex,
- * unknown catalogue group) live in config/routes.ts beside the loader.
+ * unknown catalogue group, unsupported server url) live in config/routes-checks.ts.
  */
 import { z } from 'zod';
 
@@ -70,8 +70,11 @@ export type PolicyName = Balance['policy'];
 
 export const Server = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'server names use letters, digits, _ . : -'),
-  /** `http://host:port` or `unix:/path/to/socket`. */
-  url: z.string().regex(/^(https?:\/\/[^/\s]+\/?|unix:\/\S+)$/, 'expected http://host:port or unix:/path'),
+  /**
+   * `http://host:port` or `unix:/path/to/socket`. The shape only: any `scheme://` passes here so
+   * that config/routes-checks.ts can reject an unsupported scheme (https://, ...) with a hint.
+   */
+  url: z.string().regex(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s]+\/?|unix:\/\S+)$/, 'expected http://host:port or unix:/path'),
   weight: z.number().int().min(1).max(100).default(1),
   /** Administratively down: kept on hash rings (as nginx does) but never picked. */
   down: z.boolean().default(false),

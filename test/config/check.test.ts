@@ -62,6 +62,17 @@ routes:
   ]);
 });
 
+test('an https:// upstream fails the check (serve could not use it)', async () => {
+  const file = tempFile(`upstreams:
+  main:
+    servers: [{name: main, url: "https://127.0.0.1:8448"}]
+`);
+  const r = await gateway('check', '--routes', file);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, new RegExp(`^${file.replaceAll('.', '\\.')}:3:33: error: server 'main' in upstream 'main' has url scheme 'https://', which the gateway cannot use \\(hint: `));
+});
+
 test('warnings are printed after the summary and keep exit 0', async () => {
   const file = tempFile(`listeners:
   - {name: admin, kind: admin, host: 0.0.0.0, port: 9000}

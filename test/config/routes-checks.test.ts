@@ -229,6 +229,46 @@ access: {admin_allow: [::1, 192.168.0.0/33]}
   assert.deepEqual(where(issues), ['8:31 error invalid_cidr', '8:43 error invalid_cidr', '9:29 error invalid_cidr']);
 });
 
+test('an https:// server url is an error at the url: the gateway has no TLS client', () => {
+  const issues = rejected(`upstreams:
+  main:
+    servers:
+      - {name: main, url: "https://127.0.0.1:8448"}
+`);
+  assert.deepEqual(where(issues), ['4:27 error unsupported_scheme']);
+  assert.equal(issues[0]!.message, "server 'main' in upstream 'main' has url scheme 'https://', which the gateway cannot use");
+  assert.match(issues[0]!.hint!, /plain HTTP\/1\.1 to upstreams .*UNIX socket.*terminate TLS elsewhere/);
+});
+
+test('every unsupported url scheme is reported at once, with the other errors of the file', () => {
+  const issues = rejected(`${HEAD}  media:
+    servers:
+      - {name: m1, url: "h2c://127.0.0.1:8085"}
+      - {name: m2, url: "HTTP://127.0.0.1:8086"}
+      - {name: m3, url: "ws://127.0.0.1:8088"}
+      - {name: m4, url: "http://127.0.0.1:8087"}
+      - {name: m5, url: "unix:/run/synapse/media.sock"}
+routes:
+  - {name: r, match: {paths: ['^/a']}, upstream: mediq}
+`);
+  assert.deepEqual(where(issues), [
+    '10:25 error unsupported_scheme', '11:25 error unsupported_scheme', '12:25 error unsupported_scheme', '16:50 error unknown_upstream',
+  ]);
+  assert.match(issues[0]!.message, /'h2c:\/\/'/);
+  assert.match(issues[0]!.hint!, /http:\/\/host:port or unix:\/path/);
+  assert.equal(issues[1]!.hint, 'write the scheme in lower case: http://');
+  assert.equal(issues[2]!.hint, issues[0]!.hint);
+});
+
+test('a server url that cannot be parsed is an error at the url, not a failure at serve', () => {
+  const issues = rejected(`upstreams:
+  main:
+    servers: [{name: main, url: "http://127.0.0.1:99999"}]
+`);
+  assert.deepEqual(where(issues), ['3:33 error invalid_value']);
+  assert.equal(issues[0]!.message, "server 'main' in upstream 'main' has an invalid url 'http://127.0.0.1:99999'");
+});
+
 test('header and query conditions of every form are accepted', () => {
   const { config } = parseRoutes(`${HEAD}routes:
   - name: r
