@@ -10,7 +10,7 @@ import { servesPublic, listenerFor } from './listeners.ts';
 import { entriesOf, genericMatch, serverName, present, type BalanceSpec, type ImportOptions, type ImportPlan, type KeyName, type MatchSpec, type PlannedRoute, type PlannedUpstream } from './model.ts';
 import { computePools, type PoolMember, type Pools } from './pools.ts';
 import { checkInstanceMap, planStreams, type StreamPlan } from './streams.ts';
-import type { Deployment, ImportWarning } from './types.ts';
+import type { Deployment, HttpListener, ImportWarning } from './types.ts';
 
 export { serverName } from './model.ts';
 
@@ -163,6 +163,41 @@ function planClient(b: Builder, pools: Pools, streams: StreamPlan): void {
   ]));
 }
 
+/**
+ * Main's federation and key endpoints when main serves them on another listener than the one
+ * default_upstream uses. Synapse mounts `/_matrix/federation/` only on a `federation` listener and
+ * `/_matrix/key/` only on a `keys` or `federation` listener (synapse/app/homeserver.py,
+ * _configure_named_resource), so with separate client and federation listeners (8008 / 8448) the
+ * requests no worker route claims must reach the federation listener, not the client one. Added
+ * last: worker routes match first, this catches the rest before the fallback to default_upstream.
+ */
+function planMainFederation(b: Builder, dep: Deployment, mainUrl: string): void {
+  const fed = listenerFor(dep.main.listeners, 'federation');
+  const keys = dep.main.listeners.find((l) => l.resources.has('keys') || l.resources.has('federation'));
+  const targets = new Map<string, { listener: HttpListener; prefixes: string[] }>();
+  for (const [prefix, l] of [['federation', fed], ['key', keys]] as const) {
+    if (!l || l.url === mainUrl) continue;
+    const t = targets.get(l.url) ?? { listener: l, prefixes: [] };
+    t.prefixes.push(prefix);
+    targets.set(l.url, t);
+  }
+  for (const { listener, prefixes } of targets.values()) {
+    const name = prefixes.includes('federation') ? 'main_federation' : 'main_keys';
+    const what = prefixes.map((p) => `/_matrix/${p}/`).join(' and ');
+    const at = `${listener.file}:${listener.line}`;
+    const u = upstream(b, name, [{ process: dep.main, url: listener.url }], { policy: 'round_robin' },
+      [`The main process's ${prefixes.includes('federation') ? 'federation' : 'keys'} listener (${at}): main serves ${what} there, not on the listener default_upstream uses.`]);
+    const re = prefixes.length > 1 ? `^/_matrix/(${prefixes.join('|')})/` : `^/_matrix/${prefixes[0]}/`;
+    route(b, {
+      name: name.replaceAll('_', '-'), match: { paths: [re] }, upstream: u, comment: `${what} not claimed by a worker: main's ${prefixes.includes('federation') ? 'federation' : 'keys'} listener`,
+      notes: [
+        `Main serves ${what} on its own listener (${at}), separate from its client listener (default_upstream):`,
+        'what no worker route above claims (e.g. /_matrix/key/v2/server, /_matrix/federation/v1/version) goes there.',
+      ],
+    });
+  }
+}
+
 /** Lists processes that get no route, with their roles. */
 function unrouted(dep: Deployment, b: Builder): ImportPlan['unrouted'] {
   const used = new Set(b.upstreams.flatMap((u) => u.servers.map((s) => s.name)));
@@ -199,5 +234,6 @@ export function planImport(dep: Deployment, opts: ImportOptions): ImportPlan {
   planFederation(b, pools);
   planEvents(b, dep, pools);
   planClient(b, pools, streams);
+  planMainFederation(b, dep, mainUrl);
   return { synapseVersion: cat.version, upstreams: b.upstreams, routes: b.routes, unrouted: unrouted(dep, b), notes: b.notes, warnings, listen: opts.listen, admin: opts.admin, adminAllow: opts.adminAllow ?? [] };
 }

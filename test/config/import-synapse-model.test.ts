@@ -71,6 +71,30 @@ describe('listeners', () => {
   });
 });
 
+describe('main process listeners', () => {
+  const listen = { host: '127.0.0.1', port: 18008 };
+
+  test('separate client and federation listeners: federation and key requests no worker claims reach the federation listener', () => {
+    const imp = importFixture('split-main', '1.92', [], { listen });
+    const urls = (u: string) => imp.table.upstreams.get(u)!.servers.map((s) => `${s.name}=${s.url}`);
+    assert.deepEqual(urls('main'), ['main=http://127.0.0.1:8008']);
+    assert.deepEqual(urls('main_federation'), ['main=http://127.0.0.1:8448']);
+    for (const path of ['/_matrix/key/v2/server', '/_matrix/federation/v1/version', '/_matrix/federation/v1/event/$ev1']) {
+      assert.deepEqual([path, imp.decide({ method: 'GET', path }).upstream], [path, 'main_federation']);
+    }
+    assert.equal(imp.decide(SAMPLES.federation_transaction!).upstream, 'main_federation');
+    assert.equal(imp.decide(SAMPLES.client!).upstream, 'client');
+    assert.equal(imp.decide({ method: 'GET', path: '/.well-known/matrix/client' }).upstream, 'main');
+    assert.equal(imp.result.plan.routes.at(-1)!.name, 'main-federation', 'after every worker route');
+    assert.match(imp.result.yaml, /separate from its client listener/);
+  });
+
+  test('one listener for client and federation: no extra route', () => {
+    const imp = importFixture('docs-example', '1.92', [], { listen });
+    assert.equal(imp.result.plan.routes.some((r) => r.name.startsWith('main-')), false);
+  });
+});
+
 describe('warnings', () => {
   test('replication exposed, writer missing from instance_map, unknown writer, route with no server', () => {
     const imp = importFixture('warnings', '1.92', ['worker_b=sync']);
