@@ -19,6 +19,7 @@ export type IssueCode =
   | 'invalid_regex'
   | 'invalid_cidr'
   | 'unsupported_scheme'
+  | 'server_is_listener'
   | 'duplicate_name'
   | 'duplicate_port'
   | 'empty_match'

@@ -112,7 +112,11 @@ function checkListeners(config: RoutesConfig, f: Findings): void {
 function checkUpstreams(config: RoutesConfig, f: Findings): void {
   for (const [name, up] of Object.entries(config.upstreams)) {
     duplicates(up.servers.map((s) => s.name), (i) => ['upstreams', name, 'servers', i, 'name'], 'server name', f, ` in upstream '${name}'`);
-    up.servers.forEach((s, i) => serverTarget(s, name, ['upstreams', name, 'servers', i, 'url'], f));
+    up.servers.forEach((s, i) => {
+      const at: Path = ['upstreams', name, 'servers', i, 'url'];
+      const target = serverTarget(s, name, at, f);
+      if (target) checkNotListener(config, s, name, target, at, f);
+    });
   }
   const known = Object.keys(config.upstreams);
   if (!known.includes(config.default_upstream)) {
@@ -152,6 +156,57 @@ function serverTarget(s: ServerConfig, upstream: string, at: Path, f: Findings):
   }
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   return { host, port: Number(u.port || 80) };
+}
+
+/** A host as the URL parser writes it (lower case, IPv6 compressed without brackets); '' stays ''. */
+function canonicalHost(host: string): string {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare === '') return '';
+  try {
+    const h = new URL(`http://${isIP(bare) === 6 ? `[${bare}]` : bare}/`).hostname;
+    return h.startsWith('[') ? h.slice(1, -1) : h;
+  } catch {
+    return bare.toLowerCase();
+  }
+}
+
+/** Loopback, or the unspecified address (which connects to this machine). */
+function isLocal(host: string): boolean {
+  return isLoopback(host) || WILDCARD.has(host);
+}
+
+/**
+ * Whether connecting to `server` (a server url's host) reaches a listener bound to `listener` on
+ * the same port. A wildcard listener takes every local address; `localhost` is 127.0.0.1 or ::1.
+ * A wildcard listener is not matched against other names or addresses: whether they are this
+ * machine's is not knowable from the file (`http://synapse:8008` is usually another container).
+ */
+function reachesListener(listener: string, server: string): boolean {
+  const [l, s] = [canonicalHost(listener), canonicalHost(server)];
+  if (WILDCARD.has(l)) return isLocal(s);
+  if (l === s) return true;
+  const self = (a: string, b: string): boolean => a === 'localhost' && (b === '127.0.0.1' || b === '::1');
+  const unspecified = (a: string, b: string): boolean => WILDCARD.has(a) && (b === 'localhost' || b === '127.0.0.1' || b === '::1');
+  return self(l, s) || self(s, l) || unspecified(s, l);
+}
+
+/**
+ * A server that is one of the gateway's own listeners: `serve` would fail to bind (when the
+ * worker is there) or proxy to itself, health checks included, until it runs out of sockets.
+ * Listeners are TCP only (host and port), so a `unix:` server cannot be one.
+ */
+function checkNotListener(config: RoutesConfig, s: ServerConfig, upstream: string, target: Target, at: Path, f: Findings): void {
+  if ('path' in target) return;
+  const j = config.listeners.findIndex((l, k) => l.port !== 0 && l.port === target.port && reachesListener(l.host, target.host) &&
+    !f.ignore(['listeners', k], 'server_is_listener'));
+  if (j < 0) return;
+  const l = config.listeners[j]!;
+  const written = typeof f.src.value === 'object' && f.src.value !== null && 'listeners' in f.src.value;
+  const address = `${isIP(l.host) === 6 ? `[${l.host}]` : l.host}:${l.port}`;
+  const where = written ? `move listener '${l.name}' (line ${f.lineOf(['listeners', j])}) to another port`
+    : `declare \`listeners:\` on other ports: without them the gateway listens on ${config.listeners.map((d) => `${d.kind} ${d.host}:${d.port}`).join(' and ')}`;
+  f.add('error', at, 'server_is_listener', `server '${s.name}' in upstream '${upstream}' is the gateway's own ${l.kind} listener '${l.name}' (${address})`,
+    `the gateway would proxy to itself (health checks too); use the worker's own address and port, or ${where}`);
 }
 
 /** The JS RegExp error for `source`, or null when it compiles (the compiler uses no flags). */

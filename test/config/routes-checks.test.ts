@@ -269,6 +269,71 @@ test('a server url that cannot be parsed is an error at the url, not a failure a
   assert.equal(issues[0]!.message, "server 'main' in upstream 'main' has an invalid url 'http://127.0.0.1:99999'");
 });
 
+test('a server url that is the default public listener is an error at the url naming it', () => {
+  const issues = rejected(`upstreams:
+  main:
+    servers:
+      - {name: main, url: "http://127.0.0.1:8008"}
+`);
+  assert.deepEqual(where(issues), ['4:27 error server_is_listener']);
+  assert.equal(issues[0]!.message, "server 'main' in upstream 'main' is the gateway's own public listener 'public' (127.0.0.1:8008)");
+  assert.match(issues[0]!.hint!, /proxy to itself.*declare `listeners:` on other ports: without them the gateway listens on public 127\.0\.0\.1:8008 and admin 127\.0\.0\.1:9000/);
+});
+
+test('server urls that are a listener: wildcard hosts, localhost, case, admin listeners; all at once', () => {
+  const issues = rejected(`listeners:
+  - {name: pub, kind: public, host: 0.0.0.0, port: 8080}
+  - {name: pub6, kind: public, host: "::", port: 8443}
+  - {name: adm, kind: admin, host: localhost, port: 9000}
+  - {name: side, kind: public, host: Gw.Example, port: 8090}
+upstreams:
+  main:
+    servers:
+      - {name: a, url: "http://localhost:8080"}
+      - {name: b, url: "http://[::1]:8443"}
+      - {name: c, url: "http://127.0.0.5:8443/"}
+      - {name: d, url: "http://127.0.0.1:9000"}
+      - {name: e, url: "http://[::1]:9000"}
+      - {name: f, url: "http://GW.example:8090"}
+      - {name: g, url: "http://0.0.0.0:8080"}
+  ok:
+    servers:
+      - {name: remote, url: "http://10.0.0.5:8080"}
+      - {name: other-port, url: "http://127.0.0.1:9001"}
+      - {name: other-host, url: "http://gw2.example:8090"}
+      - {name: default-port, url: "http://127.0.0.1"}
+      - {name: socket, url: "unix:/run/synapse/main.sock"}
+routes:
+  - {name: r, match: {paths: ['^/a']}, upstream: ok}
+`);
+  assert.deepEqual(where(issues), [
+    '9:24 error server_is_listener', '10:24 error server_is_listener', '11:24 error server_is_listener', '12:24 error server_is_listener',
+    '13:24 error server_is_listener', '14:24 error server_is_listener', '15:24 error server_is_listener',
+  ]);
+  assert.deepEqual(issues.map((i) => i.message.replace(/^server '(\w)' in upstream 'main' is the gateway's own (\w+) listener '(\w+)' \((.*)\)$/, '$1 $2 $3 $4')), [
+    'a public pub 0.0.0.0:8080', 'b public pub6 [::]:8443', 'c public pub6 [::]:8443', 'd admin adm localhost:9000', 'e admin adm localhost:9000',
+    'f public side Gw.Example:8090', 'g public pub 0.0.0.0:8080',
+  ]);
+  assert.match(issues[3]!.hint!, /proxy to itself.*move listener 'adm' \(line 4\) to another port/);
+});
+
+test('a listener on port 0 or one the schema rejected is never taken for a server', () => {
+  const { warnings } = parseRoutes(`listeners:
+  - {name: pub, kind: public, port: 0}
+upstreams:
+  main:
+    servers: [{name: main, url: "http://127.0.0.1:8008"}]
+`, 'r.yaml');
+  assert.deepEqual(warnings, []);
+  // A listeners list the schema rejects is replaced by the defaults to check the rest: no false match.
+  const issues = rejected(`listeners: {pub: 8008}
+upstreams:
+  main:
+    servers: [{name: main, url: "http://127.0.0.1:8008"}]
+`);
+  assert.deepEqual(where(issues), ['1:12 error invalid_type']);
+});
+
 test('header and query conditions of every form are accepted', () => {
   const { config } = parseRoutes(`${HEAD}routes:
   - name: r
