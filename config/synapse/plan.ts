@@ -9,6 +9,7 @@ import { catalogueFor, type Catalogue } from '../../routing/catalogue/index.ts';
 import { servesPublic, listenerFor } from './listeners.ts';
 import { entriesOf, genericMatch, serverName, present, type BalanceSpec, type ImportOptions, type ImportPlan, type KeyName, type MatchSpec, type PlannedRoute, type PlannedUpstream } from './model.ts';
 import { computePools, type PoolMember, type Pools } from './pools.ts';
+import { checkGatewayAddresses } from './conflicts.ts';
 import { checkInstanceMap, planStreams, type StreamPlan } from './streams.ts';
 import type { Deployment, HttpListener, ImportWarning } from './types.ts';
 
@@ -235,5 +236,6 @@ export function planImport(dep: Deployment, opts: ImportOptions): ImportPlan {
   planEvents(b, dep, pools);
   planClient(b, pools, streams);
   planMainFederation(b, dep, mainUrl);
+  checkGatewayAddresses(dep, b.upstreams, opts);
   return { synapseVersion: cat.version, upstreams: b.upstreams, routes: b.routes, unrouted: unrouted(dep, b), notes: b.notes, warnings, listen: opts.listen, admin: opts.admin, adminAllow: opts.adminAllow ?? [] };
 }

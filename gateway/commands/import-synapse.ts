@@ -30,12 +30,16 @@ Options:
                              consistent_hash, so a cut-over from nginx keeps users on warm workers
   --upstream-host HOST       write HOST in every TCP server URL instead of the bind address
                              (use the host your nginx upstream blocks name, e.g. localhost)
-  --listen HOST:PORT         the gateway's public listener (default 127.0.0.1:8008)
-  --admin-listen HOST:PORT   the admin listener (default 127.0.0.1:9000)
+  --listen HOST:PORT         the gateway's public listener (default 127.0.0.1:8008, which is also the
+                             port of Synapse's stock main listener: pass another one, or move main's
+                             listener first; an address a Synapse listener or upstream server uses
+                             is refused)
+  --admin-listen HOST:PORT   the admin listener (default 127.0.0.1:9000; refused likewise)
   --admin-allow CIDR         allow /_synapse/admin/ from these addresses on the public listener
   --out FILE                 write the routes here (default: stdout)
 
-Exit status: 0 on success (warnings included), 2 on bad usage or unreadable config.`;
+Exit status: 0 on success (warnings included), 2 on bad usage, unreadable config, or a gateway
+listener on a Synapse address.`;
 
 function hostPort(v: string, flag: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(v);

@@ -25,14 +25,28 @@ function fixtureArgs(name: string): string[] {
   return [...f.configs.flatMap((c) => ['--config', c]), ...f.workers.flatMap((w) => ['--workers', w])];
 }
 
+function withListen(name: string): string[] {
+  return [...fixtureArgs(name), '--listen', '127.0.0.1:18008'];
+}
+
 describe('gateway import-synapse', () => {
   test('writes routes.yaml to stdout that gateway check accepts; warnings go to stderr', () => {
-    const r = gateway([...fixtureArgs('docs-example'), '--synapse-version', '1.92']);
+    const r = gateway([...withListen('docs-example'), '--synapse-version', '1.92']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: security: .*\[replication_exposed\]/);
     const loaded = parseRoutes(r.stdout, 'stdout.yaml');
     assert.equal(loaded.config.synapse_version, '1.92');
-    assert.deepEqual(loaded.config.listeners.map((l) => `${l.name} ${l.host}:${l.port}`), ['public 127.0.0.1:8008', 'admin 127.0.0.1:9000']);
+    assert.deepEqual(loaded.config.listeners.map((l) => `${l.name} ${l.host}:${l.port}`), ['public 127.0.0.1:18008', 'admin 127.0.0.1:9000']);
+  });
+
+  test('a gateway listener on a Synapse listener\'s address is refused with a hint (the default 127.0.0.1:8008 is main\'s usual port)', () => {
+    const r = gateway(fixtureArgs('docs-example'));
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /public listener 127\.0\.0\.1:8008 \(--listen\) is the address of main's Synapse listener \(.*docs-example\/homeserver\.yaml:11, binds 127\.0\.0\.1:8008\).*pass --listen HOST:PORT/);
+    const admin = gateway([...withListen('docs-example'), '--admin-listen', '0.0.0.0:9093']);
+    assert.equal(admin.code, 2);
+    assert.match(admin.stderr, /admin listener 0\.0\.0\.0:9093 \(--admin-listen\) is the address of main's Synapse listener .*homeserver\.yaml:\d+, binds 127\.0\.0\.1:9093/);
   });
 
   test('--out, --role, --nginx-compatible, --federation-key origin, --upstream-host, --listen', () => {
@@ -53,10 +67,10 @@ describe('gateway import-synapse', () => {
     const noConfig = gateway(['--workers', fixture('legacy').workers[0]!]);
     assert.equal(noConfig.code, 2);
     assert.match(noConfig.stderr, /--config homeserver.yaml is required/);
-    const badRole = gateway([...fixtureArgs('legacy'), '--role', 'synchrotron1=synchrotron']);
+    const badRole = gateway([...withListen('legacy'), '--role', 'synchrotron1=synchrotron']);
     assert.equal(badRole.code, 2);
     assert.match(badRole.stderr, /unknown role 'synchrotron'/);
-    const badVersion = gateway([...fixtureArgs('legacy'), '--synapse-version', '0.99']);
+    const badVersion = gateway([...withListen('legacy'), '--synapse-version', '0.99']);
     assert.equal(badVersion.code, 2);
     assert.match(badVersion.stderr, /unknown Synapse version '0.99'/);
     const missing = gateway(['--config', join(dir, 'nope.yaml')]);

@@ -89,6 +89,16 @@ describe('main process listeners', () => {
     assert.match(imp.result.yaml, /separate from its client listener/);
   });
 
+  test('a gateway listener on an emitted server address is refused: wildcard binds and --upstream-host count', () => {
+    const ws = { host: '0.0.0.0', port: 8083 };
+    assert.throws(() => importFixture('split-main', '1.92', [], { listen: ws }), (e: unknown) => e instanceof SynapseConfigError &&
+      /public listener 0\.0\.0\.0:8083 \(--listen\) is the address of generic1's Synapse listener \(.*generic1\.yaml:4, binds 127\.0\.0\.1:8083\)/.test(e.message));
+    assert.throws(() => importFixture('split-main', '1.92', [], { listen: { host: 'localhost', port: 8448 } }), /127\.0\.0\.1:8448/);
+    assert.throws(() => importFixture('split-main', '1.92', [], { listen: { host: '10.0.0.5', port: 8083 }, upstreamHost: '10.0.0.5' }),
+      /server 'generic1' \(http:\/\/10\.0\.0\.5:8083\) in upstream 'sync': the gateway would proxy to itself/);
+    assert.doesNotThrow(() => importFixture('split-main', '1.92', [], { listen: { host: '10.0.0.5', port: 8083 } }), 'another address on the same port is fine');
+  });
+
   test('one listener for client and federation: no extra route', () => {
     const imp = importFixture('docs-example', '1.92', [], { listen });
     assert.equal(imp.result.plan.routes.some((r) => r.name.startsWith('main-')), false);
