@@ -58,22 +58,35 @@ export function isLoopback(address: string): boolean {
   return a === 'localhost' || a === '::1' || /^127\./.test(a) || a === '::ffff:127.0.0.1';
 }
 
+/** Resources the gateway routes to a process, `keys` included (main's /_matrix/key/). */
+const ROUTED_RESOURCES: readonly string[] = Object.freeze([...PUBLIC_RESOURCES, 'keys']);
+
+/** The HTTP listeners of one process: those the gateway can use, and the TLS ones it skipped. */
+export interface ProcessListeners {
+  readonly listeners: HttpListener[];
+  /** `tls: true` listeners: the gateway connects only over plain http:// or unix:, so none is used. */
+  readonly tls: HttpListener[];
+}
+
 /**
  * Parses the HTTP listeners of one process. `key` is `listeners` or `worker_listeners`; other
  * listener types (metrics, manhole) are ignored. Adds a security warning for a `replication`
  * resource bound to a non-loopback address (workers.md: "Under no circumstances should the
- * replication listener be exposed to the public internet").
+ * replication listener be exposed to the public internet"). A `tls: true` listener is left out
+ * (the gateway has no TLS client) with a warning naming it, and the plain listener of the same
+ * process that serves its resources instead, if there is one.
  */
-export function readListeners(src: YamlSource, key: string, owner: string, warnings: ImportWarning[]): HttpListener[] {
+export function readListeners(src: YamlSource, key: string, owner: string, warnings: ImportWarning[]): ProcessListeners {
   const root = src.value as Raw;
   const list = Array.isArray(root[key]) ? (root[key] as unknown[]) : [];
   const out: HttpListener[] = [];
+  const tls: HttpListener[] = [];
   list.forEach((item, i) => {
     if (!isObject(item) || (item.type ?? 'http') !== 'http') return;
     const line = src.positionOf([key, i]).line;
     const listener = toListener(item, src.file, line);
     if (!listener) return;
-    out.push(listener);
+    (listener.tls ? tls : out).push(listener);
     const exposed = listener.bindAddresses.filter((a) => !isLoopback(a));
     if (listener.resources.has('replication') && exposed.length > 0) {
       warnings.push({
@@ -83,7 +96,21 @@ export function readListeners(src: YamlSource, key: string, owner: string, warni
       });
     }
   });
-  return out;
+  for (const l of tls) {
+    const routed = ROUTED_RESOURCES.filter((r) => l.resources.has(r));
+    if (routed.length === 0) continue;
+    const lost = routed.filter((r) => !out.some((p) => p.resources.has(r)));
+    const instead = routed.filter((r) => !lost.includes(r)).map((r) => `'${r}' on ${out.find((p) => p.resources.has(r))!.url} (${src.file}:${out.find((p) => p.resources.has(r))!.line})`);
+    const head = `${owner}'s listener ${l.url} has tls: true, which the gateway cannot connect to (it reaches upstreams over plain http:// or unix: only), so it is skipped`;
+    warnings.push({
+      code: 'tls_listener', file: src.file, line: l.line,
+      message: lost.length === 0
+        ? `${head}; the gateway uses ${instead.join(', ')} instead`
+        : `${head}: no plain listener of ${owner} serves ${lost.map((r) => `'${r}'`).join(', ')}, so ${owner} gets no route for it` +
+          `${instead.length > 0 ? ` (it uses ${instead.join(', ')})` : ''} — add a plain http listener bound to loopback or a private address for the gateway`,
+    });
+  }
+  return { listeners: out, tls };
 }
 
 function toListener(item: Raw, file: string, line: number): HttpListener | null {
@@ -94,8 +121,8 @@ function toListener(item: Raw, file: string, line: number): HttpListener | null 
   const port = typeof item.port === 'number' ? item.port : Number(item.port);
   if (!Number.isInteger(port) || port <= 0) return null;
   const addresses = bindAddresses(item);
-  const scheme = item.tls === true ? 'https' : 'http';
-  return { url: `${scheme}://${pickHost(addresses)}:${port}`, resources, bindAddresses: addresses, file, line };
+  const tls = item.tls === true;
+  return { url: `${tls ? 'https' : 'http'}://${pickHost(addresses)}:${port}`, resources, bindAddresses: addresses, file, line, ...(tls ? { tls } : {}) };
 }
 
 /**

@@ -11,7 +11,7 @@ import { entriesOf, genericMatch, serverName, present, type BalanceSpec, type Im
 import { computePools, type PoolMember, type Pools } from './pools.ts';
 import { checkGatewayAddresses } from './conflicts.ts';
 import { checkInstanceMap, planStreams, type StreamPlan } from './streams.ts';
-import type { Deployment, HttpListener, ImportWarning } from './types.ts';
+import { SynapseConfigError, type Deployment, type HttpListener, type ImportWarning } from './types.ts';
 
 export { serverName } from './model.ts';
 
@@ -220,6 +220,11 @@ export function planImport(dep: Deployment, opts: ImportOptions): ImportPlan {
   const warnings = dep.warnings;
   const b: Builder = { cat, opts, upstreams: [], routes: [], notes: [] };
   const mainListener = listenerFor(dep.main.listeners, 'client') ?? dep.main.listeners.find((l) => servesPublic([l]));
+  const mainTls = dep.main.tlsListeners.find((l) => servesPublic([l]));
+  if (!mainListener && mainTls) {
+    throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${mainTls.file}:${mainTls.line}: the main process serves client/federation only on a tls: true listener (${mainTls.url}), ` +
+      'which the gateway cannot connect to (plain http:// or unix: only); add a plain http listener for the gateway, bound to loopback or a private address, and terminate TLS in front of the gateway');
+  }
   if (!mainListener) warnings.push({ code: 'no_http_listener', file: dep.main.file, message: 'the main process has no HTTP listener serving client/federation; assuming http://127.0.0.1:8008' });
   const mainUrl = mainListener?.url ?? 'http://127.0.0.1:8008';
   upstream(b, 'main', [{ process: dep.main, url: mainUrl }], { policy: 'round_robin' }, ['The main process: everything no route claims (default_upstream).']);

@@ -87,16 +87,16 @@ function readWorker(src: YamlSource, warnings: ImportWarning[]): SynapseProcess 
     name = basename(src.file, extname(src.file));
     warnings.push({ code: 'missing_worker_name', file: src.file, line: 1, message: `sets no worker_name; using '${name}' from the file name` });
   }
-  const listeners = readListeners(src, 'worker_listeners', name, warnings);
-  return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, roles: [] };
+  const { listeners, tls } = readListeners(src, 'worker_listeners', name, warnings);
+  return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, tlsListeners: tls, roles: [] };
 }
 
 /** The main process: its `listeners` come from the last shared file that sets them. */
 function readMain(sources: readonly YamlSource[], warnings: ImportWarning[]): SynapseProcess {
   const withListeners = [...sources].reverse().find((s) => Array.isArray((s.value as Raw | null)?.listeners));
   const file = withListeners?.file ?? sources[0]?.file ?? 'homeserver.yaml';
-  const listeners = withListeners ? readListeners(withListeners, 'listeners', 'main', warnings) : [];
-  return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, roles: [] };
+  const { listeners, tls } = withListeners ? readListeners(withListeners, 'listeners', 'main', warnings) : { listeners: [], tls: [] };
+  return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, tlsListeners: tls, roles: [] };
 }
 
 /**

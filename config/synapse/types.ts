@@ -16,6 +16,8 @@ export interface HttpListener {
   /** Addresses it binds to (Synapse's default is `::` and `0.0.0.0`); empty for a unix socket. */
   readonly bindAddresses: readonly string[];
   readonly unixPath?: string;
+  /** `tls: true`: Synapse serves HTTPS here, which the gateway cannot use. */
+  readonly tls?: boolean;
   /** Where the listener is declared, for warnings. */
   readonly file: string;
   readonly line: number;
@@ -68,7 +70,10 @@ export interface SynapseProcess {
   readonly isMain: boolean;
   /** The worker file (or the first shared config file for main). */
   readonly file: string;
+  /** The plain HTTP listeners (http:// or unix:), the only ones the gateway can reach. */
   readonly listeners: readonly HttpListener[];
+  /** `tls: true` listeners, left out of `listeners` (the gateway has no TLS client). */
+  readonly tlsListeners: readonly HttpListener[];
   /** Filled by role inference. */
   roles: RoleFact[];
 }
@@ -110,7 +115,8 @@ export type ImportWarningCode =
   | 'sso_not_single'
   | 'missing_worker_name'
   | 'unknown_stream'
-  | 'skipped_file';
+  | 'skipped_file'
+  | 'tls_listener';
 
 /** A whole deployment as read from disk. */
 export interface Deployment {

@@ -105,6 +105,26 @@ describe('main process listeners', () => {
   });
 });
 
+describe('TLS listeners', () => {
+  test('tls: true listeners are skipped with a warning naming them; a plain listener of the process is used instead', () => {
+    const imp = importFixture('tls', '1.92');
+    const urls = (u: string) => imp.table.upstreams.get(u)!.servers.map((s) => `${s.name}=${s.url}`);
+    assert.deepEqual(urls('main'), ['main=http://127.0.0.1:8008']);
+    assert.deepEqual(urls('client'), ['w2=http://127.0.0.1:8085']);
+    assert.equal(/url: https:/.test(imp.result.yaml), false);
+    const tls = imp.result.plan.warnings.filter((w) => w.code === 'tls_listener').map((w) => `${w.file!.split('/').at(-1)}:${w.line} ${w.message}`);
+    assert.equal(tls.length, 3);
+    assert.match(tls[0]!, /^homeserver\.yaml:11 main's listener https:\/\/127\.0\.0\.1:8448 has tls: true.*skipped; the gateway uses 'federation' on http:\/\/127\.0\.0\.1:8008 \(.*homeserver\.yaml:6\) instead$/);
+    assert.match(tls[1]!, /^w1\.yaml:4 w1's listener https:\/\/127\.0\.0\.1:8083 .*no plain listener of w1 serves 'client', so w1 gets no route for it/);
+    assert.match(tls[2]!, /^w2\.yaml:4 w2's listener .*:8084 .*uses 'client' on http:\/\/127\.0\.0\.1:8085/);
+  });
+
+  test('a main process reachable only over TLS is an error naming the listener', () => {
+    assert.throws(() => importFixture('tls-main', '1.92'), (e: unknown) => e instanceof SynapseConfigError &&
+      /tls-main\/homeserver\.yaml:4: the main process serves client\/federation only on a tls: true listener \(https:\/\/127\.0\.0\.1:8448\)/.test(e.message));
+  });
+});
+
 describe('warnings', () => {
   test('replication exposed, writer missing from instance_map, unknown writer, route with no server', () => {
     const imp = importFixture('warnings', '1.92', ['worker_b=sync']);
