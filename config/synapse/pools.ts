@@ -16,12 +16,21 @@ export interface PoolMember {
   readonly url: string;
 }
 
+/**
+ * The listener a pool reaches `p` on for `resource`. A `media` listener counts only where Synapse
+ * loads the media repository (SynapseProcess.mediaRepo; the reader has warned about the others).
+ */
+function reach(p: SynapseProcess, resource: PoolResource): ReturnType<typeof listenerFor> {
+  return resource === 'media' && !p.mediaRepo ? undefined : listenerFor(p.listeners, resource);
+}
+
 /** Builds pool members, dropping (with a warning) processes lacking a listener for `resource`. */
 export function members(procs: readonly SynapseProcess[], resource: PoolResource, why: string, warnings: ImportWarning[]): PoolMember[] {
   const out: PoolMember[] = [];
   for (const p of procs) {
-    const l = listenerFor(p.listeners, resource);
+    const l = reach(p, resource);
     if (l) out.push({ process: p, url: l.url });
+    else if (resource === 'media' && !p.mediaRepo && listenerFor(p.listeners, 'media')) continue;
     else {
       warnings.push({
         code: 'route_without_server', file: p.file,
@@ -54,8 +63,8 @@ function routable(dep: Deployment, role: Role): SynapseProcess[] {
 
 /** Generic workers with a listener for `resource` (silently: they need not serve everything). */
 function generic(dep: Deployment, resource: PoolResource): PoolMember[] {
-  return dep.workers.filter((w) => isGeneric(w) && listenerFor(w.listeners, resource))
-    .map((w) => ({ process: w, url: listenerFor(w.listeners, resource)!.url }));
+  return dep.workers.filter((w) => isGeneric(w) && reach(w, resource))
+    .map((w) => ({ process: w, url: reach(w, resource)!.url }));
 }
 
 function union(a: readonly PoolMember[], b: readonly PoolMember[]): PoolMember[] {
@@ -80,7 +89,7 @@ export function computePools(dep: Deployment, warnings: ImportWarning[]): Pools 
   // The shared config names a media/user-directory *background* worker; it joins the pool only
   // when it also has the listener (the setting alone does not mean it serves requests).
   const fromConfig = (role: Role, res: PoolResource): PoolMember[] =>
-    dep.workers.filter((w) => hasRole(w, role) && listenerFor(w.listeners, res)).map((w) => ({ process: w, url: listenerFor(w.listeners, res)!.url }));
+    dep.workers.filter((w) => hasRole(w, role) && reach(w, res)).map((w) => ({ process: w, url: reach(w, res)!.url }));
   return {
     genericClient,
     client,

@@ -74,7 +74,16 @@ export function expandWorkerPaths(paths: readonly string[]): string[] {
   return out;
 }
 
-function readWorker(src: YamlSource, warnings: ImportWarning[]): SynapseProcess | null {
+/** Synapse's can_load_media_repo for a process's merged config (synapse/config/repository.py). */
+export function canLoadMediaRepo(config: Raw): boolean {
+  return !(config.enable_media_repo === false && config.worker_app !== 'synapse.app.media_repository');
+}
+
+/**
+ * Reads one worker file. `shared` is the merged shared config: Synapse starts a worker with the
+ * shared files then the worker file (`-c homeserver.yaml -c worker.yaml`), merged key by key.
+ */
+function readWorker(src: YamlSource, shared: Raw, warnings: ImportWarning[]): SynapseProcess | null {
   const raw = asObject(src.value, src.file);
   const app = optString(raw.worker_app);
   let name = optString(raw.worker_name);
@@ -88,15 +97,25 @@ function readWorker(src: YamlSource, warnings: ImportWarning[]): SynapseProcess 
     warnings.push({ code: 'missing_worker_name', file: src.file, line: 1, message: `sets no worker_name; using '${name}' from the file name` });
   }
   const { listeners, tls } = readListeners(src, 'worker_listeners', name, warnings);
-  return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, tlsListeners: tls, roles: [] };
+  const mediaRepo = canLoadMediaRepo({ ...shared, ...raw });
+  const media = listeners.find((l) => l.resources.has('media'));
+  if (!mediaRepo && media) {
+    warnings.push({
+      code: 'media_repo_disabled', file: media.file, line: media.line,
+      message: `${name}'s listener ${media.url} lists the 'media' resource, but Synapse does not load the media repository in this worker ` +
+        `(enable_media_repo: false and worker_app is not synapse.app.media_repository; Synapse logs "A 'media' listener is configured but the media repository is disabled. Ignoring."): ` +
+        `${name} is left out of the media route (set enable_media_repo: true in its worker file, or use worker_app: synapse.app.media_repository, if it should serve media)`,
+    });
+  }
+  return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, tlsListeners: tls, mediaRepo, roles: [] };
 }
 
 /** The main process: its `listeners` come from the last shared file that sets them. */
-function readMain(sources: readonly YamlSource[], warnings: ImportWarning[]): SynapseProcess {
+function readMain(sources: readonly YamlSource[], merged: Raw, warnings: ImportWarning[]): SynapseProcess {
   const withListeners = [...sources].reverse().find((s) => Array.isArray((s.value as Raw | null)?.listeners));
   const file = withListeners?.file ?? sources[0]?.file ?? 'homeserver.yaml';
   const { listeners, tls } = withListeners ? readListeners(withListeners, 'listeners', 'main', warnings) : { listeners: [], tls: [] };
-  return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, tlsListeners: tls, roles: [] };
+  return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, tlsListeners: tls, mediaRepo: canLoadMediaRepo(merged), roles: [] };
 }
 
 /**
@@ -110,11 +129,11 @@ export function readDeployment(files: DeploymentFiles): Deployment {
   const merged: Raw = {};
   for (const s of sources) Object.assign(merged, asObject(s.value, s.file));
   const shared = sharedSettings(merged, files.configs);
-  const main = readMain(sources, warnings);
+  const main = readMain(sources, merged, warnings);
   const workers: SynapseProcess[] = [];
   const seen = new Map<string, string>([['main', main.file]]);
   for (const file of expandWorkerPaths(files.workers)) {
-    const w = readWorker(loadYamlFile(file), warnings);
+    const w = readWorker(loadYamlFile(file), merged, warnings);
     if (!w) continue;
     const prior = seen.get(w.name);
     if (prior !== undefined) throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${file}: worker_name '${w.name}' is already used by ${prior}`);

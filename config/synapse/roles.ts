@@ -104,7 +104,7 @@ function proxyRoles(p: SynapseProcess, overrides: RoleOverrides): void {
   for (const t of dockerTypesInName(p.name)) {
     add(p, { role: DOCKER_TYPE_ROLES[t]!, source: 'worker_name', because: `worker_name contains the docker worker type '${t}'` });
   }
-  if (p.listeners.some((l) => l.resources.has('media'))) add(p, { role: 'media', source: 'listener', because: "an HTTP listener serves the 'media' resource" });
+  if (p.mediaRepo && p.listeners.some((l) => l.resources.has('media'))) add(p, { role: 'media', source: 'listener', because: "an HTTP listener serves the 'media' resource" });
 }
 
 /** Roles the shared config states (authoritative: Synapse itself acts on these). */

@@ -74,6 +74,14 @@ export interface SynapseProcess {
   readonly listeners: readonly HttpListener[];
   /** `tls: true` listeners, left out of `listeners` (the gateway has no TLS client). */
   readonly tlsListeners: readonly HttpListener[];
+  /**
+   * Whether Synapse loads the media repository in this process (synapse/config/repository.py,
+   * can_load_media_repo): false when the merged config (shared files, then the worker file) has
+   * `enable_media_repo: false` and `worker_app` is not synapse.app.media_repository. Without it a
+   * `media` listener resource is ignored ("A 'media' listener is configured but the media
+   * repository is disabled. Ignoring.").
+   */
+  readonly mediaRepo: boolean;
   /** Filled by role inference. */
   roles: RoleFact[];
 }
@@ -116,7 +124,8 @@ export type ImportWarningCode =
   | 'missing_worker_name'
   | 'unknown_stream'
   | 'skipped_file'
-  | 'tls_listener';
+  | 'tls_listener'
+  | 'media_repo_disabled';
 
 /** A whole deployment as read from disk. */
 export interface Deployment {

@@ -125,6 +125,18 @@ describe('TLS listeners', () => {
   });
 });
 
+describe('media repository', () => {
+  test("a 'media' listener counts only where Synapse loads the media repository (merged enable_media_repo, worker_app)", () => {
+    const imp = importFixture('media-disabled', '1.92');
+    assert.deepEqual(imp.table.upstreams.get('media')!.servers.map((s) => s.name).sort(), ['generic2', 'media1']);
+    const w = imp.result.plan.warnings.filter((x) => x.code === 'media_repo_disabled');
+    assert.deepEqual(w.map((x) => `${x.file!.split('/').at(-1)}:${x.line}`), ['generic1.yaml:7']);
+    assert.match(w[0]!.message, /generic1 is left out of the media route/);
+    assert.equal(imp.decide(SAMPLES.media!).upstream, 'media');
+    assert.deepEqual(imp.table.upstreams.get('client')!.servers.map((s) => s.name), ['generic1', 'generic2']);
+  });
+});
+
 describe('warnings', () => {
   test('replication exposed, writer missing from instance_map, unknown writer, route with no server', () => {
     const imp = importFixture('warnings', '1.92', ['worker_b=sync']);
