@@ -9,6 +9,8 @@ import type { RoutesConfig, ServerConfig } from './routes-schema.ts';
 import { choiceHint, type ConfigIssue, type IssueCode } from './errors.ts';
 import { shadowedRoutes } from './routes-shadow.ts';
 import type { YamlSource } from './yaml.ts';
+import { valueAt } from './zod-issues.ts';
+import type { z } from 'zod';
 
 type Path = (string | number)[];
 
@@ -132,21 +134,35 @@ const TLS_HINT = 'the gateway speaks plain HTTP/1.1 to upstreams (over loopback 
   "use the worker's plain http:// listener or unix:/path socket, and terminate TLS elsewhere";
 
 /**
- * The target of a server url, or null after reporting why `serve` could not use it. The schema
- * checks only the shape (`scheme://authority` or `unix:/path`); gateway/pool.ts accepts plain
- * `http://` and `unix:` alone, and would otherwise fail at start (or at the first request).
+ * The schema issue at a server url written `scheme://...` with a scheme other than `http`, as an
+ * `unsupported_scheme` issue with a hint; null for any other issue. The schema (Server.url)
+ * accepts only `http://` and `unix:`, as gateway/pool.ts does: `check` must not pass a file that
+ * `serve` then refuses ("only http:// and unix: upstreams are supported").
+ */
+export function unsupportedScheme(src: YamlSource, issue: z.core.$ZodIssue): ConfigIssue | null {
+  const path = issue.path;
+  if (issue.code !== 'invalid_format' || path.length !== 5 || path[0] !== 'upstreams' || path[2] !== 'servers' || path[4] !== 'url') return null;
+  const at = path as Path;
+  const url = valueAt(src.value, at);
+  const scheme = typeof url === 'string' ? /^([A-Za-z][A-Za-z0-9+.-]*):\/\/[^/\s]+\/?$/.exec(url)?.[1] : undefined;
+  if (scheme === undefined || scheme === 'http') return null;
+  const name = valueAt(src.value, [...at.slice(0, 4), 'name']);
+  const who = typeof name === 'string' ? `server '${name}'` : `server ${String(at[3])}`;
+  const lower = scheme.toLowerCase();
+  const hint = lower === 'http' ? 'write the scheme in lower case: http://'
+    : lower === 'https' ? TLS_HINT
+    : 'the gateway reaches upstreams only as http://host:port or unix:/path/to/socket (plain HTTP/1.1)';
+  return { file: src.file, ...src.positionOf(at), severity: 'error', code: 'unsupported_scheme',
+    message: `${who} in upstream '${String(at[1])}' has url scheme '${scheme}://', which the gateway cannot use`, hint };
+}
+
+/**
+ * The target of a server url (gateway/pool.ts parseTarget), or null after reporting a url that
+ * the schema's pattern lets through but that does not parse (e.g. port 99999).
  */
 function serverTarget(s: ServerConfig, upstream: string, at: Path, f: Findings): Target | null {
   if (s.url.startsWith('unix:/')) return { path: s.url.slice('unix:'.length) };
   const who = `server '${s.name}' in upstream '${upstream}'`;
-  const scheme = s.url.slice(0, s.url.indexOf('://'));
-  if (scheme !== 'http') {
-    const hint = scheme.toLowerCase() === 'http' ? 'write the scheme in lower case: http://'
-      : scheme.toLowerCase() === 'https' ? TLS_HINT
-      : 'the gateway reaches upstreams only as http://host:port or unix:/path/to/socket (plain HTTP/1.1)';
-    f.add('error', at, 'unsupported_scheme', `${who} has url scheme '${scheme}://', which the gateway cannot use`, hint);
-    return null;
-  }
   let u: URL;
   try {
     u = new URL(s.url);

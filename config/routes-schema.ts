@@ -2,7 +2,7 @@
  * The routes.yaml schema. One zod schema gives both validation and the TypeScript types
  * (`RoutesConfig` is what every other module sees; nothing downstream reads raw YAML).
  * Semantic checks that need the whole file (unknown upstream, duplicate names, invalid regex,
- * unknown catalogue group, unsupported server url) live in config/routes-checks.ts.
+ * unknown catalogue group, a server url that is a listener) live in config/routes-checks.ts.
  */
 import { z } from 'zod';
 
@@ -71,10 +71,11 @@ export type PolicyName = Balance['policy'];
 export const Server = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'server names use letters, digits, _ . : -'),
   /**
-   * `http://host:port` or `unix:/path/to/socket`. The shape only: any `scheme://` passes here so
-   * that config/routes-checks.ts can reject an unsupported scheme (https://, ...) with a hint.
+   * `http://host:port` or `unix:/path/to/socket`, the only upstreams gateway/pool.ts connects to
+   * (no TLS client). The routes.yaml loader reports another `scheme://` with a hint
+   * (routes-checks.ts unsupportedScheme); one that does not parse is a semantic error there too.
    */
-  url: z.string().regex(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s]+\/?|unix:\/\S+)$/, 'expected http://host:port or unix:/path'),
+  url: z.string().regex(/^(http:\/\/[^/\s]+\/?|unix:\/\S+)$/, 'expected http://host:port or unix:/path'),
   weight: z.number().int().min(1).max(100).default(1),
   /** Administratively down: kept on hash rings (as nginx does) but never picked. */
   down: z.boolean().default(false),

@@ -5,8 +5,8 @@
  * downstream can mutate configuration or see raw YAML.
  */
 import { ConfigError, sortIssues, type ConfigIssue } from './errors.ts';
-import type { z } from 'zod';
-import { semanticIssues } from './routes-checks.ts';
+import { z } from 'zod';
+import { semanticIssues, unsupportedScheme } from './routes-checks.ts';
 import { salvage } from './routes-salvage.ts';
 import { RoutesFile, type RoutesConfig } from './routes-schema.ts';
 import { loadYamlFile, parseYaml, zodIssues, type YamlSource } from './yaml.ts';
@@ -36,7 +36,7 @@ function validate(src: YamlSource): LoadedRoutes {
       message: 'the file is empty', hint: 'a routes file needs at least `upstreams:` (see config/examples/minimal.routes.yaml)' }]);
   }
   const parsed = RoutesFile.safeParse(src.value);
-  if (!parsed.success) throw new ConfigError([...zodIssues(src, parsed.error, RoutesFile), ...salvagedIssues(src, parsed.error)]);
+  if (!parsed.success) throw new ConfigError([...schemaIssues(src, parsed.error), ...salvagedIssues(src, parsed.error)]);
   const issues = semanticIssues(parsed.data, src);
   if (issues.some((i) => i.severity === 'error')) throw new ConfigError(issues);
   return Object.freeze({
@@ -44,6 +44,17 @@ function validate(src: YamlSource): LoadedRoutes {
     warnings: Object.freeze(sortIssues(issues)),
     source: src,
   });
+}
+
+/** The schema's issues, an unsupported server url scheme (https://, ...) told as such with a hint. */
+function schemaIssues(src: YamlSource, error: z.ZodError): ConfigIssue[] {
+  const schemes: ConfigIssue[] = [];
+  const rest = error.issues.filter((issue) => {
+    const found = unsupportedScheme(src, issue);
+    if (found) schemes.push(found);
+    return !found;
+  });
+  return [...zodIssues(src, new z.ZodError(rest), RoutesFile), ...schemes];
 }
 
 /** Semantic findings in the parts of a file the schema accepted (so one run reports everything). */

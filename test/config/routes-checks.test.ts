@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRoutesFile, parseRoutes } from '../../config/routes.ts';
+import { Server } from '../../config/routes-schema.ts';
 import { rejected, where } from './routes-support.ts';
 import { SYNAPSE_VERSIONS } from '../../routing/catalogue/index.ts';
 
@@ -258,6 +259,11 @@ routes:
   assert.match(issues[0]!.hint!, /http:\/\/host:port or unix:\/path/);
   assert.equal(issues[1]!.hint, 'write the scheme in lower case: http://');
   assert.equal(issues[2]!.hint, issues[0]!.hint);
+});
+
+test('the Server schema itself takes only http:// and unix: urls (other users of it, e.g. simulate --add, rely on that)', () => {
+  const ok = (url: string): boolean => Server.safeParse({ name: 's', url }).success;
+  assert.deepEqual(['http://127.0.0.1:8080', 'unix:/run/s.sock', 'https://127.0.0.1:8448', 'ftp://x', 'HTTP://x:1'].map(ok), [true, true, false, false, false]);
 });
 
 test('a server url that cannot be parsed is an error at the url, not a failure at serve', () => {
