@@ -89,6 +89,11 @@ export function serverName(workerName: string): string {
   return workerName.replace(/[^A-Za-z0-9_.:-]/g, '_');
 }
 
+/** `url` with its host replaced by --upstream-host (TCP URLs only; unix: sockets keep their path). */
+export function withHost(url: string, host: string | undefined): string {
+  return host === undefined ? url : url.replace(/^(https?:\/\/)[^/]*?(:\d+)$/, `$1${host}$2`);
+}
+
 /** Entries of `group` in this release ([] when it has none). */
 export function entriesOf(cat: Catalogue, group: string): readonly CatalogueEntry[] {
   return cat.group(group) ?? [];

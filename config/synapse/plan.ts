@@ -7,7 +7,7 @@
  */
 import { catalogueFor, type Catalogue } from '../../routing/catalogue/index.ts';
 import { servesPublic, listenerFor } from './listeners.ts';
-import { entriesOf, genericMatch, serverName, present, type BalanceSpec, type ImportOptions, type ImportPlan, type KeyName, type MatchSpec, type PlannedRoute, type PlannedUpstream } from './model.ts';
+import { entriesOf, genericMatch, serverName, present, withHost, type BalanceSpec, type ImportOptions, type ImportPlan, type KeyName, type MatchSpec, type PlannedRoute, type PlannedUpstream } from './model.ts';
 import { computePools, type PoolMember, type Pools } from './pools.ts';
 import { checkGatewayAddresses } from './conflicts.ts';
 import { checkInstanceMap, planStreams, type StreamPlan } from './streams.ts';
@@ -27,10 +27,6 @@ interface Builder {
 
 function hashed(opts: ImportOptions, key: KeyName): BalanceSpec {
   return { policy: opts.nginxCompatible ? 'nginx_hash' : 'consistent_hash', key };
-}
-
-function withHost(url: string, host: string | undefined): string {
-  return host === undefined ? url : url.replace(/^(https?:\/\/)[^/]*?(:\d+)$/, `$1${host}$2`);
 }
 
 /** Adds an upstream once (pools are shared by several routes). */
@@ -229,7 +225,7 @@ export function planImport(dep: Deployment, opts: ImportOptions): ImportPlan {
   const mainUrl = mainListener?.url ?? 'http://127.0.0.1:8008';
   upstream(b, 'main', [{ process: dep.main, url: mainUrl }], { policy: 'round_robin' }, ['The main process: everything no route claims (default_upstream).']);
   checkInstanceMap(dep, warnings);
-  const streams = planStreams(dep, cat, warnings);
+  const streams = planStreams(dep, cat, warnings, opts.upstreamHost);
   b.upstreams.push(...streams.upstreams);
   b.routes.push(...streams.routes);
   b.notes.push(...streams.notes);

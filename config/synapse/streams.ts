@@ -4,7 +4,7 @@
  * finds every stream writer (and, since 1.84, main) through `instance_map`.
  */
 import type { Catalogue } from '../../routing/catalogue/index.ts';
-import { entriesOf, serverName, type PlannedRoute, type PlannedUpstream } from './model.ts';
+import { entriesOf, serverName, withHost, type PlannedRoute, type PlannedUpstream } from './model.ts';
 import { members } from './pools.ts';
 import type { Deployment, ImportWarning, SynapseProcess } from './types.ts';
 
@@ -60,8 +60,11 @@ function resolveWriters(dep: Deployment, stream: string, names: readonly string[
   return out;
 }
 
-/** One writer route per stream whose writers are workers (main needs no route: it is the default). */
-export function planStreams(dep: Deployment, cat: Catalogue, warnings: ImportWarning[]): StreamPlan {
+/**
+ * One writer route per stream whose writers are workers (main needs no route: it is the default).
+ * `upstreamHost` is --upstream-host, written in every TCP server URL as in the other pools.
+ */
+export function planStreams(dep: Deployment, cat: Catalogue, warnings: ImportWarning[], upstreamHost?: string): StreamPlan {
   const plan: StreamPlan = { upstreams: [], routes: [], routed: new Set(), notes: [], byWriters: new Map() };
   const configured = Object.keys(dep.shared.streamWriters);
   const order = [...Object.keys(STREAM_GROUPS).filter((s) => configured.includes(s)), ...configured.filter((s) => !(s in STREAM_GROUPS))];
@@ -87,7 +90,7 @@ export function planStreams(dep: Deployment, cat: Catalogue, warnings: ImportWar
       plan.byWriters.set(key, upstream);
       plan.upstreams.push({
         name: upstream,
-        servers: writers.map((m) => ({ name: serverName(m.process.name), url: m.url })),
+        servers: writers.map((m) => ({ name: serverName(m.process.name), url: withHost(m.url, upstreamHost) })),
         balance: { policy: 'round_robin' },
         notes: [],
       });

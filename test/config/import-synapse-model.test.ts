@@ -137,6 +137,15 @@ describe('media repository', () => {
   });
 });
 
+describe('--upstream-host', () => {
+  test('applies to every TCP server URL, stream writers included', () => {
+    const imp = importFixture('upstream-host', '1.92', [], { upstreamHost: 'localhost' });
+    const urls = [...imp.table.upstreams.values()].flatMap((u) => u.servers.map((s) => `${u.name}:${s.url}`));
+    assert.ok(urls.includes('writer_generic1:http://localhost:8083'), urls.join(' '));
+    assert.deepEqual(urls.filter((u) => !u.includes('//localhost:')), []);
+  });
+});
+
 describe('warnings', () => {
   test('replication exposed, writer missing from instance_map, unknown writer, route with no server', () => {
     const imp = importFixture('warnings', '1.92', ['worker_b=sync']);
