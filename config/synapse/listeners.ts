@@ -113,6 +113,16 @@ export function readListeners(src: YamlSource, key: string, owner: string, warni
   return { listeners: out, tls };
 }
 
+/**
+ * Python truthiness: Synapse keeps `tls` as read (TCPListenerConfig has no validator) and tests it
+ * with `if listener.tls`, so `tls: "y"` or `tls: 1` are TLS listeners too.
+ */
+function pythonTruthy(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object' && v !== null) return Object.keys(v).length > 0;
+  return Boolean(v);
+}
+
 function toListener(item: Raw, file: string, line: number): HttpListener | null {
   const resources = resourceNames(item);
   if (typeof item.path === 'string' && item.path !== '') {
@@ -121,7 +131,7 @@ function toListener(item: Raw, file: string, line: number): HttpListener | null 
   const port = typeof item.port === 'number' ? item.port : Number(item.port);
   if (!Number.isInteger(port) || port <= 0) return null;
   const addresses = bindAddresses(item);
-  const tls = item.tls === true;
+  const tls = pythonTruthy(item.tls);
   return { url: `${tls ? 'https' : 'http'}://${pickHost(addresses)}:${port}`, resources, bindAddresses: addresses, file, line, ...(tls ? { tls } : {}) };
 }
 

@@ -2,12 +2,13 @@
  * Reads a Synapse worker deployment from Synapse's own files: one or more shared config files
  * (merged top-level key by key, later files winning, as Synapse merges `--config-file`s) and one
  * file per worker (`worker_app`, `worker_name`, `worker_listeners`; workers.md "Worker
- * configuration").
+ * configuration"). Files are read as YAML 1.1, as PyYAML reads them for Synapse (./yaml.ts).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { loadYamlFile, type YamlSource } from '../yaml.ts';
+import type { YamlSource } from '../yaml.ts';
 import { readListeners } from './listeners.ts';
+import { loadSynapseYaml } from './yaml.ts';
 import { SynapseConfigError, type Deployment, type ImportWarning, type SharedSettings, type SynapseProcess } from './types.ts';
 
 type Raw = Record<string, unknown>;
@@ -125,7 +126,7 @@ function readMain(sources: readonly YamlSource[], merged: Raw, warnings: ImportW
 export function readDeployment(files: DeploymentFiles): Deployment {
   if (files.configs.length === 0) throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE', 'at least one --config (the shared homeserver.yaml) is required');
   const warnings: ImportWarning[] = [];
-  const sources = files.configs.map((f) => loadYamlFile(f));
+  const sources = files.configs.map((f) => loadSynapseYaml(f));
   const merged: Raw = {};
   for (const s of sources) Object.assign(merged, asObject(s.value, s.file));
   const shared = sharedSettings(merged, files.configs);
@@ -133,7 +134,7 @@ export function readDeployment(files: DeploymentFiles): Deployment {
   const workers: SynapseProcess[] = [];
   const seen = new Map<string, string>([['main', main.file]]);
   for (const file of expandWorkerPaths(files.workers)) {
-    const w = readWorker(loadYamlFile(file), merged, warnings);
+    const w = readWorker(loadSynapseYaml(file), merged, warnings);
     if (!w) continue;
     const prior = seen.get(w.name);
     if (prior !== undefined) throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${file}: worker_name '${w.name}' is already used by ${prior}`);

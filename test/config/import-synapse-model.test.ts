@@ -4,7 +4,11 @@
  * warnings of issue 4 point 1.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { ConfigError } from '../../config/errors.ts';
 import { connectHost, isLoopback } from '../../config/synapse/listeners.ts';
 import { readDeployment } from '../../config/synapse/read.ts';
 import { dockerTypesInName, inferRoles, isGeneric, parseRoleOverrides } from '../../config/synapse/roles.ts';
@@ -143,6 +147,31 @@ describe('--upstream-host', () => {
     const urls = [...imp.table.upstreams.values()].flatMap((u) => u.servers.map((s) => `${u.name}:${s.url}`));
     assert.ok(urls.includes('writer_generic1:http://localhost:8083'), urls.join(' '));
     assert.deepEqual(urls.filter((u) => !u.includes('//localhost:')), []);
+  });
+});
+
+describe('YAML 1.1 (PyYAML)', () => {
+  test('yes/no/on/off are booleans, y is a string; merge keys work; positions are kept', () => {
+    const imp = importFixture('yaml11', '1.92');
+    const urls = (u: string) => imp.table.upstreams.get(u)!.servers.map((s) => `${s.name}=${s.url}`);
+    assert.deepEqual(urls('main'), ['main=http://127.0.0.1:8008']);
+    assert.deepEqual(urls('client'), ['w1=http://127.0.0.1:8085']);
+    const tls = imp.result.plan.warnings.filter((w) => w.code === 'tls_listener').map((w) => `${w.file!.split('/').at(-1)}:${w.line}`);
+    assert.deepEqual(tls, ['homeserver.yaml:12', 'w1.yaml:4', 'w1.yaml:11']);
+    // enable_media_repo: off disables the media repo for w1 (a generic worker).
+    assert.deepEqual(imp.result.plan.warnings.filter((w) => w.code === 'media_repo_disabled').map((w) => `${w.file!.split('/').at(-1)}:${w.line}`), ['w1.yaml:14']);
+    assert.equal(imp.table.upstreams.has('media'), false);
+  });
+
+  test('syntax errors still point at file:line:column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'import-synapse-yaml11-'));
+    try {
+      const file = join(dir, 'homeserver.yaml');
+      writeFileSync(file, 'server_name: example.com\nlisteners:\n  - port: 8008\n   type: http\n');
+      assert.throws(() => readDeployment({ configs: [file], workers: [] }), (e: unknown) => e instanceof ConfigError && e.issues[0]!.file === file && e.issues[0]!.line === 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
