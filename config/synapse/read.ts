@@ -15,7 +15,7 @@ type Raw = Record<string, unknown>;
 
 /** Where to read a deployment from. */
 export interface DeploymentFiles {
-  /** Shared config files (homeserver.yaml first), in order. */
+  /** Shared config files (homeserver.yaml first) or directories of *.yaml files, in order. */
   readonly configs: readonly string[];
   /** Worker files or directories of worker files (`*.yaml`, `*.yml`). */
   readonly workers: readonly string[];
@@ -57,6 +57,31 @@ export function sharedSettings(merged: Raw, files: readonly string[]): SharedSet
     enableMediaRepo: merged.enable_media_repo !== false,
     files,
   };
+}
+
+/**
+ * Expands `--config` paths as Synapse's `--config-path` does (synapse/config/_base.py,
+ * find_config_files): a directory stands for its files whose names end in `.yaml` (not `.yml`;
+ * subdirectories are skipped), in sorted order; anything else is a file.
+ */
+export function expandConfigPaths(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir = false;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      // Missing: the YAML reader reports it as "file not found".
+    }
+    if (!isDir) {
+      out.push(p);
+      continue;
+    }
+    const files = readdirSync(p).map((f) => join(p, f)).filter((f) => f.endsWith('.yaml') && statSync(f).isFile()).sort();
+    if (files.length === 0) throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE', `--config ${p}: the directory has no *.yaml files`);
+    out.push(...files);
+  }
+  return out;
 }
 
 /** Expands directories into their YAML files (sorted, so output is stable). */
@@ -126,10 +151,10 @@ function readMain(sources: readonly YamlSource[], merged: Raw, warnings: ImportW
 export function readDeployment(files: DeploymentFiles): Deployment {
   if (files.configs.length === 0) throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE', 'at least one --config (the shared homeserver.yaml) is required');
   const warnings: ImportWarning[] = [];
-  const sources = files.configs.map((f) => loadSynapseYaml(f));
+  const sources = expandConfigPaths(files.configs).map((f) => loadSynapseYaml(f));
   const merged: Raw = {};
   for (const s of sources) Object.assign(merged, asObject(s.value, s.file));
-  const shared = sharedSettings(merged, files.configs);
+  const shared = sharedSettings(merged, sources.map((s) => s.file));
   const main = readMain(sources, merged, warnings);
   const workers: SynapseProcess[] = [];
   const seen = new Map<string, string>([['main', main.file]]);

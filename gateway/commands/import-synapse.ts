@@ -20,7 +20,9 @@ sync / initial sync / client / federation / event sending / media / SSO / user d
 route to each stream writer.
 
 Options:
-  --config FILE              shared config file (repeatable; later files override earlier keys)
+  --config FILE_OR_DIR       shared config file, or a directory whose *.yaml files are read in
+                             sorted order, as Synapse's --config-path (repeatable; later files
+                             override earlier top-level keys)
   --workers DIR_OR_FILE      worker config file, or a directory of *.yaml worker files (repeatable)
   --role WORKER=ROLE[,ROLE]  set a worker's proxy roles, replacing those inferred from worker_app
                              and worker_name (repeatable). Roles: ${ROLES.join(', ')}

@@ -13,7 +13,8 @@ import { connectHost, isLoopback } from '../../config/synapse/listeners.ts';
 import { readDeployment } from '../../config/synapse/read.ts';
 import { dockerTypesInName, inferRoles, isGeneric, parseRoleOverrides } from '../../config/synapse/roles.ts';
 import { SynapseConfigError } from '../../config/synapse/types.ts';
-import { fixture, importFixture, SAMPLES } from './fixtures/synapse/helpers.ts';
+import { importSynapse } from '../../config/synapse/index.ts';
+import { fixture, FIXTURES, GATEWAY_LISTEN, importFixture, SAMPLES } from './fixtures/synapse/helpers.ts';
 
 describe('role inference', () => {
   test('docker worker-type names, as configure_workers_and_start.py builds them', () => {
@@ -172,6 +173,17 @@ describe('YAML 1.1 (PyYAML)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('config directories', () => {
+  test('--config DIR reads its *.yaml files in sorted order, as Synapse\'s --config-path does', () => {
+    const dir = join(FIXTURES, 'confdir', 'conf.d');
+    const result = importSynapse({ configs: [dir], workers: [] }, { listen: GATEWAY_LISTEN });
+    assert.deepEqual(result.deployment.shared.files.map((f) => f.slice(dir.length + 1)), ['00-homeserver.yaml', '10-workers.yaml', '20-listeners.yaml']);
+    assert.deepEqual(result.plan.upstreams.find((u) => u.name === 'main')!.servers.map((s) => s.url), ['http://127.0.0.1:8010']);
+    assert.ok('main' in result.deployment.shared.instanceMap);
+    assert.match(result.yaml, /# Shared config: .*00-homeserver\.yaml, .*10-workers\.yaml, .*20-listeners\.yaml\n/);
   });
 });
 
