@@ -26,7 +26,7 @@ function routesFile(name: string, opts: { syncBalance?: string; fedKey?: string 
   const file = join(dir, name);
   writeFileSync(file, `
 upstreams:
-  main: { servers: [{ name: main, url: "http://127.0.0.1:8008" }] }
+  main: { servers: [{ name: main, url: "http://127.0.0.1:8080" }] }
   sync:
     servers:
       - { name: sync1, url: "http://127.0.0.1:8101" }
