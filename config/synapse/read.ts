@@ -36,12 +36,42 @@ function optString(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** The value's kind in words, for messages. */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  return typeof v === 'string' ? `the string '${v}'` : `a ${typeof v}`;
+}
+
+/**
+ * Where a path of the merged shared config comes from: the last shared file that sets its
+ * top-level key (the one whose value Synapse uses), at the key's value.
+ */
+function locator(sources: readonly YamlSource[]): SharedSettings['where'] {
+  return (path) => {
+    const key = String(path[0]);
+    const src = [...sources].reverse().find((s) => typeof s.value === 'object' && s.value !== null && key in (s.value as Raw)) ?? sources[0];
+    if (!src) return { file: 'homeserver.yaml', line: 1, column: 1 };
+    return { file: src.file, ...src.positionOf(path) };
+  };
+}
+
+/** A shared-config value that must be a mapping (null or absent is an empty one, as `or {}` in Synapse). */
+function mappingAt(merged: Raw, key: string, where: SharedSettings['where'], expected: string): Raw {
+  const v = merged[key];
+  if (v === null || v === undefined) return {};
+  if (typeof v === 'object' && !Array.isArray(v)) return v as Raw;
+  const at = where([key]);
+  throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${at.file}:${at.line}:${at.column}: ${key}: expected a mapping of ${expected}, got ${kindOf(v)}`);
+}
+
 /** The worker-related shared settings (configuration manual, "Workers" section). */
-export function sharedSettings(merged: Raw, files: readonly string[]): SharedSettings {
+export function sharedSettings(merged: Raw, sources: readonly YamlSource[]): SharedSettings {
+  const where = locator(sources);
   const writers: Record<string, string[]> = {};
-  for (const [stream, names] of Object.entries(asObject(merged.stream_writers, files[0] ?? ''))) writers[stream] = strings(names);
+  for (const [stream, names] of Object.entries(mappingAt(merged, 'stream_writers', where, 'stream name to writer(s)'))) writers[stream] = strings(names);
   const instanceMap: Record<string, { host?: string; port?: number; path?: string }> = {};
-  for (const [name, entry] of Object.entries(asObject(merged.instance_map, files[0] ?? ''))) {
+  for (const [name, entry] of Object.entries(mappingAt(merged, 'instance_map', where, 'instance name to {host, port} or {path}'))) {
     const e = typeof entry === 'object' && entry !== null ? (entry as Raw) : {};
     instanceMap[name] = { host: optString(e.host), port: typeof e.port === 'number' ? e.port : undefined, path: optString(e.path) };
   }
@@ -55,7 +85,8 @@ export function sharedSettings(merged: Raw, files: readonly string[]): SharedSet
     updateUserDirectoryFromWorker: optString(merged.update_user_directory_from_worker),
     notifyAppservicesFromWorker: optString(merged.notify_appservices_from_worker),
     enableMediaRepo: merged.enable_media_repo !== false,
-    files,
+    files: sources.map((s) => s.file),
+    where,
   };
 }
 
@@ -154,7 +185,7 @@ export function readDeployment(files: DeploymentFiles): Deployment {
   const sources = expandConfigPaths(files.configs).map((f) => loadSynapseYaml(f));
   const merged: Raw = {};
   for (const s of sources) Object.assign(merged, asObject(s.value, s.file));
-  const shared = sharedSettings(merged, sources.map((s) => s.file));
+  const shared = sharedSettings(merged, sources);
   const main = readMain(sources, merged, warnings);
   const workers: SynapseProcess[] = [];
   const seen = new Map<string, string>([['main', main.file]]);

@@ -102,6 +102,8 @@ export interface SharedSettings {
   readonly enableMediaRepo: boolean;
   /** Shared config files, in the order given. */
   readonly files: readonly string[];
+  /** file:line:column of a path in the merged shared config (in the last file that sets its top-level key). */
+  readonly where: (path: readonly (string | number)[]) => { readonly file: string; readonly line: number; readonly column: number };
 }
 
 /** A finding worth telling the operator; warnings never stop the import. */

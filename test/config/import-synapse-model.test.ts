@@ -187,6 +187,29 @@ describe('config directories', () => {
   });
 });
 
+describe('config errors', () => {
+  /** Writes `files` to a fresh directory and reads them as --config files, in order. */
+  function readConfigs(files: Record<string, string>): () => unknown {
+    const dir = mkdtempSync(join(tmpdir(), 'import-synapse-err-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return () => {
+      try {
+        return readDeployment({ configs: Object.keys(files).map((f) => join(dir, f)), workers: [] });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+  }
+
+  test('stream_writers or instance_map that is not a mapping is reported at its key, in the file that sets it', () => {
+    const base = 'server_name: example.com\nlisteners:\n  - port: 8008\n    resources: [{names: [client]}]\n';
+    assert.throws(readConfigs({ 'homeserver.yaml': base, 'extra.yaml': '# extra\nstream_writers: typing\n' }),
+      (e: unknown) => e instanceof SynapseConfigError && /extra\.yaml:2:17: stream_writers: expected a mapping of stream name to writer\(s\), got the string 'typing'$/.test(e.message));
+    assert.throws(readConfigs({ 'homeserver.yaml': `${base}instance_map:\n  - main\n` }),
+      (e: unknown) => e instanceof SynapseConfigError && /homeserver\.yaml:6:3: instance_map: expected a mapping .*, got a list$/.test(e.message));
+  });
+});
+
 describe('warnings', () => {
   test('replication exposed, writer missing from instance_map, unknown writer, route with no server', () => {
     const imp = importFixture('warnings', '1.92', ['worker_b=sync']);
