@@ -65,11 +65,21 @@ function mappingAt(merged: Raw, key: string, where: SharedSettings['where'], exp
   throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${at.file}:${at.line}:${at.column}: ${key}: expected a mapping of ${expected}, got ${kindOf(v)}`);
 }
 
+/** Streams Synapse allows exactly one writer for (synapse/config/workers.py, WorkerConfig.read_config). */
+export const SINGLE_WRITER_STREAMS: readonly string[] = Object.freeze(['typing', 'to_device', 'account_data', 'presence', 'push_rules']);
+
 /** The worker-related shared settings (configuration manual, "Workers" section). */
 export function sharedSettings(merged: Raw, sources: readonly YamlSource[]): SharedSettings {
   const where = locator(sources);
   const writers: Record<string, string[]> = {};
-  for (const [stream, names] of Object.entries(mappingAt(merged, 'stream_writers', where, 'stream name to writer(s)'))) writers[stream] = strings(names);
+  for (const [stream, names] of Object.entries(mappingAt(merged, 'stream_writers', where, 'stream name to writer(s)'))) {
+    writers[stream] = strings(names);
+    if (SINGLE_WRITER_STREAMS.includes(stream) && writers[stream].length > 1) {
+      const at = where(['stream_writers', stream]);
+      throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${at.file}:${at.line}:${at.column}: stream_writers.${stream} names ${writers[stream].length} writers ` +
+        `(${writers[stream].join(', ')}), but only one process may write the ${stream} stream: Synapse refuses to start ("Must only specify one instance to handle ...", synapse/config/workers.py); keep one`);
+    }
+  }
   const instanceMap: Record<string, { host?: string; port?: number; path?: string }> = {};
   for (const [name, entry] of Object.entries(mappingAt(merged, 'instance_map', where, 'instance name to {host, port} or {path}'))) {
     const e = typeof entry === 'object' && entry !== null ? (entry as Raw) : {};

@@ -208,6 +208,15 @@ describe('config errors', () => {
     assert.throws(readConfigs({ 'homeserver.yaml': `${base}instance_map:\n  - main\n` }),
       (e: unknown) => e instanceof SynapseConfigError && /homeserver\.yaml:6:3: instance_map: expected a mapping .*, got a list$/.test(e.message));
   });
+
+  test('several writers for a single-writer stream is an error at its stream_writers entry, as Synapse refuses to start', () => {
+    const base = 'server_name: example.com\ninstance_map:\n  main: {host: 127.0.0.1, port: 9093}\n  w1: {host: 127.0.0.1, port: 9101}\n  w2: {host: 127.0.0.1, port: 9102}\nstream_writers:\n';
+    for (const stream of ['typing', 'to_device', 'account_data', 'presence', 'push_rules']) {
+      assert.throws(readConfigs({ 'homeserver.yaml': `${base}  receipts: [w1, w2]\n  ${stream}: [w1, w2]\n` }), (e: unknown) => e instanceof SynapseConfigError &&
+        new RegExp(`homeserver\\.yaml:8:${stream.length + 5}: stream_writers\\.${stream} names 2 writers \\(w1, w2\\), but only one process may write`).test(e.message), stream);
+    }
+    assert.doesNotThrow(readConfigs({ 'homeserver.yaml': `${base}  receipts: [w1, w2]\n  events: [w1, w2]\n  typing: w1\n` }), 'receipts and events may have several writers');
+  });
 });
 
 describe('warnings', () => {
