@@ -34,7 +34,7 @@ export interface StreamPlan {
   readonly byWriters: Map<string, string>;
 }
 
-/** Warns for every stream writer missing from instance_map, and for main missing when workers write. */
+/** Warns for every stream writer missing from instance_map, and for main missing when there are workers. */
 export function checkInstanceMap(dep: Deployment, warnings: ImportWarning[]): void {
   const writers = new Set(Object.values(dep.shared.streamWriters).flat());
   const file = dep.shared.files[0];
@@ -43,9 +43,10 @@ export function checkInstanceMap(dep: Deployment, warnings: ImportWarning[]): vo
     warnings.push({ code: 'writer_not_in_instance_map', file,
       message: `stream writer '${w}' is not in instance_map: other processes cannot reach it over HTTP replication (workers.md "Stream writers")` });
   }
-  const workerWriters = [...writers].some((w) => w !== 'main');
-  if (workerWriters && !('main' in dep.shared.instanceMap)) {
-    warnings.push({ code: 'main_not_in_instance_map', file, message: "instance_map has no 'main' entry: Synapse 1.84 and later require it when workers are configured" });
+  // Every worker reaches main through instance_map.main (synapse/config/workers.py): without it a
+  // worker refuses to start, whether or not any worker writes a stream.
+  if (dep.workers.length > 0 && !('main' in dep.shared.instanceMap)) {
+    warnings.push({ code: 'main_not_in_instance_map', file, message: "instance_map has no 'main' entry: since Synapse 1.84 every worker needs it to reach the main process and refuses to start without it" });
   }
 }
 

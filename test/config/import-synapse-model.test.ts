@@ -219,6 +219,21 @@ describe('config errors', () => {
   });
 });
 
+describe('instance_map', () => {
+  test("no 'main' entry is flagged whenever there are workers, stream writers or not (every worker needs it)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'import-synapse-im-'));
+    try {
+      writeFileSync(join(dir, 'homeserver.yaml'), 'server_name: example.com\nlisteners:\n  - port: 8008\n    bind_addresses: [127.0.0.1]\n    resources: [{names: [client, federation]}]\n');
+      writeFileSync(join(dir, 'w1.yaml'), 'worker_app: synapse.app.generic_worker\nworker_name: w1\nworker_listeners:\n  - port: 8083\n    bind_addresses: [127.0.0.1]\n    resources: [{names: [client]}]\n');
+      const codes = (workers: string[]) => importSynapse({ configs: [join(dir, 'homeserver.yaml')], workers }, { listen: GATEWAY_LISTEN }).plan.warnings.map((w) => w.code);
+      assert.deepEqual(codes([join(dir, 'w1.yaml')]), ['main_not_in_instance_map']);
+      assert.deepEqual(codes([]), [], 'a lone main process needs no instance_map');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('warnings', () => {
   test('replication exposed, writer missing from instance_map, unknown writer, route with no server', () => {
     const imp = importFixture('warnings', '1.92', ['worker_b=sync']);
