@@ -160,8 +160,12 @@ function readWorker(src: YamlSource, shared: Raw, warnings: ImportWarning[]): Sy
   }
   if (app === 'synapse.app.homeserver') return null;
   if (name === undefined) {
-    name = basename(src.file, extname(src.file));
-    warnings.push({ code: 'missing_worker_name', file: src.file, line: 1, message: `sets no worker_name; using '${name}' from the file name` });
+    // Synapse names such a worker after its worker_app (synapse/config/workers.py:
+    // worker_name = config.get("worker_name", worker_app)); stream_writers, instance_map and the
+    // *_instances settings can only name it that way.
+    name = app!;
+    warnings.push({ code: 'missing_worker_name', file: src.file, line: 1,
+      message: `sets no worker_name, so Synapse names this worker after its worker_app, '${name}' (not '${basename(src.file, extname(src.file))}' from the file name); set worker_name to give it a unique name` });
   }
   const { listeners, tls } = readListeners(src, 'worker_listeners', name, warnings);
   const mediaRepo = canLoadMediaRepo({ ...shared, ...raw });

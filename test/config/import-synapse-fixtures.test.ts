@@ -164,7 +164,7 @@ describe('legacy worker_app deployment', () => {
     const imp = importFixture('legacy', LATEST_SYNAPSE_VERSION);
     const names = (u: string) => imp.table.upstreams.get(u)!.servers.map((s) => s.name);
     assert.deepEqual(names('sync'), ['synchrotron1', 'synchrotron2']);
-    assert.deepEqual(names('client'), ['client_reader1', 'frontend_proxy1']);
+    assert.deepEqual(names('client'), ['client_reader1', 'synapse.app.frontend_proxy'], 'no worker_name: Synapse names it after worker_app');
     assert.deepEqual(names('federation_inbound'), ['federation_reader1']);
     assert.deepEqual(names('event_creator'), ['event_creator1', 'event_creator2']);
     assert.deepEqual(names('media'), ['media1']);

@@ -32,7 +32,8 @@ describe('role inference', () => {
     inferRoles(dep, new Map());
     const roles = (n: string) => dep.workers.find((w) => w.name === n)!.roles.map((r) => `${r.role}:${r.source}`).sort();
     assert.deepEqual(roles('synchrotron1'), ['sync:worker_app', 'sync:worker_name']);
-    assert.deepEqual(roles('frontend_proxy1'), ['client:worker_app']);
+    assert.deepEqual(roles('synapse.app.frontend_proxy'), ['client:worker_app'], 'frontend_proxy1.yaml sets no worker_name: Synapse names it after worker_app');
+    assert.equal(dep.warnings.find((w) => w.code === 'missing_worker_name')!.message.includes("'synapse.app.frontend_proxy'"), true);
     assert.deepEqual(roles('media1'), ['media:listener', 'media:worker_app']);
     assert.deepEqual(roles('pusher1'), ['pusher:worker_app', 'pusher:worker_name']);
   });
