@@ -72,11 +72,12 @@ export interface ProcessListeners {
  * Parses the HTTP listeners of one process. `key` is `listeners` or `worker_listeners`; other
  * listener types (metrics, manhole) are ignored. Adds a security warning for a `replication`
  * resource bound to a non-loopback address (workers.md: "Under no circumstances should the
- * replication listener be exposed to the public internet"). A `tls: true` listener is left out
+ * replication listener be exposed to the public internet"); `replicationSecret` says whether the
+ * merged config sets worker_replication_secret(_path), which the message then reflects. A `tls: true` listener is left out
  * (the gateway has no TLS client) with a warning naming it, and the plain listener of the same
  * process that serves its resources instead, if there is one.
  */
-export function readListeners(src: YamlSource, key: string, owner: string, warnings: ImportWarning[]): ProcessListeners {
+export function readListeners(src: YamlSource, key: string, owner: string, warnings: ImportWarning[], replicationSecret = false): ProcessListeners {
   const root = src.value as Raw;
   const list = Array.isArray(root[key]) ? (root[key] as unknown[]) : [];
   const out: HttpListener[] = [];
@@ -92,7 +93,10 @@ export function readListeners(src: YamlSource, key: string, owner: string, warni
       warnings.push({
         code: 'replication_exposed', file: src.file, line,
         message: `security: ${owner}'s listener ${listener.url} serves the 'replication' resource and binds ${exposed.join(', ')}, which is not loopback; ` +
-          'replication traffic is unencrypted and unauthenticated unless worker_replication_secret is set — bind it to 127.0.0.1 or a private interface behind a firewall',
+          (replicationSecret
+            ? 'replication traffic is unencrypted (worker_replication_secret authenticates requests but does not encrypt them)'
+            : 'replication traffic is unencrypted and, with no worker_replication_secret set, unauthenticated') +
+          ' — bind it to 127.0.0.1 or a private interface behind a firewall',
       });
     }
   });

@@ -141,6 +141,12 @@ export function expandWorkerPaths(paths: readonly string[]): string[] {
   return out;
 }
 
+/** True when a process's merged config sets worker_replication_secret or worker_replication_secret_path. */
+function hasReplicationSecret(config: Raw): boolean {
+  return (typeof config.worker_replication_secret === 'string' && config.worker_replication_secret !== '') ||
+    (typeof config.worker_replication_secret_path === 'string' && config.worker_replication_secret_path !== '');
+}
+
 /** Synapse's can_load_media_repo for a process's merged config (synapse/config/repository.py). */
 export function canLoadMediaRepo(config: Raw): boolean {
   return !(config.enable_media_repo === false && config.worker_app !== 'synapse.app.media_repository');
@@ -167,7 +173,7 @@ function readWorker(src: YamlSource, shared: Raw, warnings: ImportWarning[]): Sy
     warnings.push({ code: 'missing_worker_name', file: src.file, line: 1,
       message: `sets no worker_name, so Synapse names this worker after its worker_app, '${name}' (not '${basename(src.file, extname(src.file))}' from the file name); set worker_name to give it a unique name` });
   }
-  const { listeners, tls } = readListeners(src, 'worker_listeners', name, warnings);
+  const { listeners, tls } = readListeners(src, 'worker_listeners', name, warnings, hasReplicationSecret({ ...shared, ...raw }));
   const mediaRepo = canLoadMediaRepo({ ...shared, ...raw });
   const media = listeners.find((l) => l.resources.has('media'));
   if (!mediaRepo && media) {
@@ -185,7 +191,7 @@ function readWorker(src: YamlSource, shared: Raw, warnings: ImportWarning[]): Sy
 function readMain(sources: readonly YamlSource[], merged: Raw, warnings: ImportWarning[]): SynapseProcess {
   const withListeners = [...sources].reverse().find((s) => Array.isArray((s.value as Raw | null)?.listeners));
   const file = withListeners?.file ?? sources[0]?.file ?? 'homeserver.yaml';
-  const { listeners, tls } = withListeners ? readListeners(withListeners, 'listeners', 'main', warnings) : { listeners: [], tls: [] };
+  const { listeners, tls } = withListeners ? readListeners(withListeners, 'listeners', 'main', warnings, hasReplicationSecret(merged)) : { listeners: [], tls: [] };
   return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, tlsListeners: tls, mediaRepo: canLoadMediaRepo(merged), roles: [] };
 }
 

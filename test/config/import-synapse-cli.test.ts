@@ -33,7 +33,7 @@ describe('gateway import-synapse', () => {
   test('writes routes.yaml to stdout that gateway check accepts; warnings go to stderr', () => {
     const r = gateway([...withListen('docs-example'), '--synapse-version', '1.92']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /warning: security: .*\[replication_exposed\]/);
+    assert.match(r.stderr, /warning: security: .*unencrypted \(worker_replication_secret authenticates requests but does not encrypt them\).*\[replication_exposed\]/);
     const loaded = parseRoutes(r.stdout, 'stdout.yaml');
     assert.equal(loaded.config.synapse_version, '1.92');
     assert.deepEqual(loaded.config.listeners.map((l) => `${l.name} ${l.host}:${l.port}`), ['public 127.0.0.1:18008', 'admin 127.0.0.1:9000']);

@@ -251,6 +251,7 @@ describe('warnings', () => {
     assert.match(exposed.file ?? '', /warnings\/homeserver\.yaml$/);
     assert.equal(exposed.line, 10);
     assert.match(exposed.message, /^security: .*0\.0\.0\.0/);
+    assert.match(exposed.message, /unencrypted and, with no worker_replication_secret set, unauthenticated/);
     // No route for typing (its writer has no client listener) or receipts (main writes them).
     assert.equal(imp.decide(SAMPLES.typing!).upstream, 'main');
     assert.equal(imp.result.plan.routes.some((r) => r.name === 'stream-receipts'), false);
