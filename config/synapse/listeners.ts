@@ -130,13 +130,14 @@ function pythonTruthy(v: unknown): boolean {
 function toListener(item: Raw, file: string, line: number): HttpListener | null {
   const resources = resourceNames(item);
   if (typeof item.path === 'string' && item.path !== '') {
-    return { url: `unix:${item.path}`, resources, bindAddresses: [], unixPath: item.path, file, line };
+    // Synapse's UnixListenerConfig sets x_forwarded whatever the file says (config manual, `listeners`).
+    return { url: `unix:${item.path}`, resources, bindAddresses: [], unixPath: item.path, xForwarded: true, file, line };
   }
   const port = typeof item.port === 'number' ? item.port : Number(item.port);
   if (!Number.isInteger(port) || port <= 0) return null;
   const addresses = bindAddresses(item);
   const tls = pythonTruthy(item.tls);
-  return { url: `${tls ? 'https' : 'http'}://${pickHost(addresses)}:${port}`, resources, bindAddresses: addresses, file, line, ...(tls ? { tls } : {}) };
+  return { url: `${tls ? 'https' : 'http'}://${pickHost(addresses)}:${port}`, resources, bindAddresses: addresses, xForwarded: pythonTruthy(item.x_forwarded), file, line, ...(tls ? { tls } : {}) };
 }
 
 /**

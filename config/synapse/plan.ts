@@ -195,6 +195,26 @@ function planMainFederation(b: Builder, dep: Deployment, mainUrl: string): void 
   }
 }
 
+/**
+ * Warns about each listener the plan sends traffic to that lacks `x_forwarded: true`: Synapse then
+ * takes the gateway's address for every client's (synapse/http/site.py reads X-Forwarded-For only
+ * there), so per-IP rate limits (rc_login, rc_registration...) throttle all users together and
+ * admin APIs and logs show the gateway as every client.
+ */
+function warnWithoutXForwarded(dep: Deployment, b: Builder, warnings: ImportWarning[]): void {
+  const used = new Set(b.upstreams.flatMap((u) => u.servers.map((s) => s.url)));
+  for (const p of [dep.main, ...dep.workers]) {
+    for (const l of p.listeners) {
+      if (l.xForwarded || !used.has(withHost(l.url, b.opts.upstreamHost))) continue;
+      warnings.push({
+        code: 'no_x_forwarded', file: l.file, line: l.line,
+        message: `${p.name}'s listener ${l.url} gets requests through the gateway but does not set x_forwarded: true, so Synapse takes the gateway's address ` +
+          "for every client's (per-IP rate limits such as rc_login then throttle all users together) — set x_forwarded: true on it",
+      });
+    }
+  }
+}
+
 /** Lists processes that get no route, with their roles. */
 function unrouted(dep: Deployment, b: Builder): ImportPlan['unrouted'] {
   const used = new Set(b.upstreams.flatMap((u) => u.servers.map((s) => s.name)));
@@ -238,5 +258,6 @@ export function planImport(dep: Deployment, opts: ImportOptions): ImportPlan {
   planClient(b, pools, streams);
   planMainFederation(b, dep, mainUrl);
   checkGatewayAddresses(dep, b.upstreams, opts);
+  warnWithoutXForwarded(dep, b, warnings);
   return { synapseVersion: cat.version, upstreams: b.upstreams, routes: b.routes, unrouted: unrouted(dep, b), notes: b.notes, warnings, listen: opts.listen, admin: opts.admin, adminAllow: opts.adminAllow ?? [] };
 }

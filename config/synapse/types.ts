@@ -18,6 +18,8 @@ export interface HttpListener {
   readonly unixPath?: string;
   /** `tls: true`: Synapse serves HTTPS here, which the gateway cannot use. */
   readonly tls?: boolean;
+  /** `x_forwarded` as Synapse reads it: true when set truthy, and always for a unix socket. */
+  readonly xForwarded: boolean;
   /** Where the listener is declared, for warnings. */
   readonly file: string;
   readonly line: number;
@@ -127,7 +129,8 @@ export type ImportWarningCode =
   | 'unknown_stream'
   | 'skipped_file'
   | 'tls_listener'
-  | 'media_repo_disabled';
+  | 'media_repo_disabled'
+  | 'no_x_forwarded';
 
 /** A whole deployment as read from disk. */
 export interface Deployment {

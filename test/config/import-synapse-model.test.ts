@@ -224,11 +224,47 @@ describe('instance_map', () => {
   test("no 'main' entry is flagged whenever there are workers, stream writers or not (every worker needs it)", () => {
     const dir = mkdtempSync(join(tmpdir(), 'import-synapse-im-'));
     try {
-      writeFileSync(join(dir, 'homeserver.yaml'), 'server_name: example.com\nlisteners:\n  - port: 8008\n    bind_addresses: [127.0.0.1]\n    resources: [{names: [client, federation]}]\n');
-      writeFileSync(join(dir, 'w1.yaml'), 'worker_app: synapse.app.generic_worker\nworker_name: w1\nworker_listeners:\n  - port: 8083\n    bind_addresses: [127.0.0.1]\n    resources: [{names: [client]}]\n');
+      writeFileSync(join(dir, 'homeserver.yaml'), 'server_name: example.com\nlisteners:\n  - port: 8008\n    x_forwarded: true\n    bind_addresses: [127.0.0.1]\n    resources: [{names: [client, federation]}]\n');
+      writeFileSync(join(dir, 'w1.yaml'), 'worker_app: synapse.app.generic_worker\nworker_name: w1\nworker_listeners:\n  - port: 8083\n    x_forwarded: true\n    bind_addresses: [127.0.0.1]\n    resources: [{names: [client]}]\n');
       const codes = (workers: string[]) => importSynapse({ configs: [join(dir, 'homeserver.yaml')], workers }, { listen: GATEWAY_LISTEN }).plan.warnings.map((w) => w.code);
       assert.deepEqual(codes([join(dir, 'w1.yaml')]), ['main_not_in_instance_map']);
       assert.deepEqual(codes([]), [], 'a lone main process needs no instance_map');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('x_forwarded', () => {
+  test('a routed listener without x_forwarded: true is flagged at its line; unix sockets (always x_forwarded) and unrouted listeners are not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'import-synapse-xff-'));
+    try {
+      writeFileSync(join(dir, 'homeserver.yaml'), [
+        'server_name: example.com',
+        'listeners:',
+        '  - port: 8008',
+        '    x_forwarded: yes', // YAML 1.1, as PyYAML reads it: true
+        '    bind_addresses: [127.0.0.1]',
+        '    resources: [{names: [client, federation]}]',
+        '  - port: 9093',
+        '    bind_addresses: [127.0.0.1]',
+        '    resources: [{names: [replication]}]',
+        'instance_map:',
+        '  main: {host: 127.0.0.1, port: 9093}',
+        '',
+      ].join('\n'));
+      const worker = (name: string, listener: string) => {
+        writeFileSync(join(dir, `${name}.yaml`), `worker_app: synapse.app.generic_worker\nworker_name: ${name}\nworker_listeners:\n${listener}    resources: [{names: [client]}]\n`);
+        return join(dir, `${name}.yaml`);
+      };
+      const plain = worker('plain1', '  - port: 8083\n    bind_addresses: [127.0.0.1]\n');
+      const sock = worker('sock1', '  - path: /run/synapse/sock1.sock\n');
+      const set = worker('set1', '  - port: 8085\n    x_forwarded: true\n    bind_addresses: [127.0.0.1]\n');
+      const plan = importSynapse({ configs: [join(dir, 'homeserver.yaml')], workers: [plain, sock, set] }, { listen: GATEWAY_LISTEN }).plan;
+      const xff = plan.warnings.filter((w) => w.code === 'no_x_forwarded');
+      assert.deepEqual(xff.map((w) => `${w.file!.split('/').at(-1)}:${w.line}`), ['plain1.yaml:4']);
+      assert.match(xff[0]!.message, /plain1's listener http:\/\/127\.0\.0\.1:8083 .*x_forwarded: true/);
+      assert.ok(plan.upstreams.some((u) => u.servers.some((s) => s.name === 'plain1')), 'the worker is still routed');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
