@@ -175,7 +175,7 @@ function serverTarget(s: ServerConfig, upstream: string, at: Path, f: Findings):
 }
 
 /** A host as the URL parser writes it (lower case, IPv6 compressed without brackets); '' stays ''. */
-function canonicalHost(host: string): string {
+export function canonicalHost(host: string): string {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (bare === '') return '';
   try {
@@ -186,24 +186,47 @@ function canonicalHost(host: string): string {
   }
 }
 
-/** Loopback, or the unspecified address (which connects to this machine). */
-function isLocal(host: string): boolean {
-  return isLoopback(host) || WILDCARD.has(host);
+/** Loopback, or the unspecified address (which connects to this machine): a host that is surely this machine. */
+export function isLocalHost(host: string): boolean {
+  const h = canonicalHost(host);
+  return isLoopback(h) || WILDCARD.has(h);
+}
+
+/**
+ * The local addresses a connection to `host` (canonical) may land on: `localhost` resolves to
+ * 127.0.0.1 or ::1; connecting to the unspecified address reaches loopback of the same family.
+ */
+function landsOn(host: string): string[] {
+  if (host === 'localhost') return ['127.0.0.1', '::1'];
+  if (host === '0.0.0.0' || host === '') return ['127.0.0.1'];
+  if (host === '::') return ['::1'];
+  return [host];
+}
+
+/**
+ * Whether a socket bound to `listener` (canonical) accepts a connection to `address`. `0.0.0.0`
+ * takes IPv4 only; `::` takes IPv6 and, as Linux binds it by default (net.ipv6.bindv6only=0, and
+ * Node listens dual-stack), IPv4 too. Wildcards match only addresses known to be this machine's
+ * (loopback): other names or addresses may be another host's.
+ */
+function accepts(listener: string, address: string): boolean {
+  if (listener === '' || listener === '::') return isLoopback(address);
+  if (listener === '0.0.0.0') return isIP(address) === 4 && isLoopback(address);
+  if (listener === 'localhost') return address === '127.0.0.1' || address === '::1';
+  return listener === address;
 }
 
 /**
  * Whether connecting to `server` (a server url's host) reaches a listener bound to `listener` on
- * the same port. A wildcard listener takes every local address; `localhost` is 127.0.0.1 or ::1.
- * A wildcard listener is not matched against other names or addresses: whether they are this
- * machine's is not knowable from the file (`http://synapse:8008` is usually another container).
+ * the same port. A wildcard listener takes the local addresses of its family (`0.0.0.0` does not
+ * take ::1; `::` takes 127.0.0.1 and ::1); `localhost` is 127.0.0.1 or ::1. A wildcard listener
+ * is not matched against other names or addresses: whether they are this machine's is not
+ * knowable from the file (`http://synapse:8008` is usually another container). `import-synapse`
+ * uses the same rule for the server URLs it writes.
  */
-function reachesListener(listener: string, server: string): boolean {
-  const [l, s] = [canonicalHost(listener), canonicalHost(server)];
-  if (WILDCARD.has(l)) return isLocal(s);
-  if (l === s) return true;
-  const self = (a: string, b: string): boolean => a === 'localhost' && (b === '127.0.0.1' || b === '::1');
-  const unspecified = (a: string, b: string): boolean => WILDCARD.has(a) && (b === 'localhost' || b === '127.0.0.1' || b === '::1');
-  return self(l, s) || self(s, l) || unspecified(s, l);
+export function reachesListener(listener: string, server: string): boolean {
+  const l = canonicalHost(listener);
+  return landsOn(canonicalHost(server)).some((a) => accepts(l, a));
 }
 
 /**

@@ -323,6 +323,30 @@ routes:
   assert.match(issues[3]!.hint!, /proxy to itself.*move listener 'adm' \(line 4\) to another port/);
 });
 
+test('address families: 0.0.0.0 takes IPv4 loopback only, :: (dual-stack) takes both', () => {
+  const { warnings } = parseRoutes(`listeners:
+  - {name: pub, kind: public, host: 0.0.0.0, port: 8080}
+  - {name: adm, kind: admin, host: 127.0.0.1, port: 9000}
+upstreams:
+  main:
+    servers:
+      - {name: v6, url: "http://[::1]:8080"}
+      - {name: v6any, url: "http://[::]:8080"}
+`, 'r.yaml');
+  assert.deepEqual(warnings, [], 'a socket bound to 0.0.0.0 does not accept connections to ::1');
+  const issues = rejected(`listeners:
+  - {name: pub6, kind: public, host: "::", port: 8443}
+  - {name: adm, kind: admin, host: 127.0.0.1, port: 9000}
+upstreams:
+  main:
+    servers:
+      - {name: v4, url: "http://127.0.0.1:8443"}
+      - {name: v6, url: "http://[::1]:8443"}
+      - {name: any4, url: "http://0.0.0.0:8443"}
+`);
+  assert.deepEqual(where(issues), ['7:25 error server_is_listener', '8:25 error server_is_listener', '9:27 error server_is_listener']);
+});
+
 test('a listener on port 0 or one the schema rejected is never taken for a server', () => {
   const { warnings } = parseRoutes(`listeners:
   - {name: pub, kind: public, port: 0}
