@@ -105,6 +105,23 @@ describe('main process listeners', () => {
     assert.doesNotThrow(() => importFixture('split-main', '1.92', [], { listen: { host: '10.0.0.5', port: 8083 } }), 'another address on the same port is fine');
   });
 
+  test('--upstream-host naming another host: Synapse\'s bind addresses are that host\'s, only the server URLs count', () => {
+    // Docker Compose: Synapse in another container, the gateway on every address of its own.
+    assert.doesNotThrow(() => importFixture('docs-example', '1.92', [], { listen: { host: '0.0.0.0', port: 8008 }, upstreamHost: 'synapse' }));
+    assert.doesNotThrow(() => importFixture('split-main', '1.92', [], { listen: { host: '10.0.0.2', port: 8083 }, upstreamHost: '10.0.0.1' }));
+    assert.throws(() => importFixture('split-main', '1.92', [], { listen: { host: '10.0.0.1', port: 8083 }, upstreamHost: '10.0.0.1' }),
+      /server 'generic1' \(http:\/\/10\.0\.0\.1:8083\)/);
+    // A loopback --upstream-host is this machine: the bind addresses still count.
+    assert.throws(() => importFixture('split-main', '1.92', [], { listen: { host: '0.0.0.0', port: 8083 }, upstreamHost: 'localhost' }),
+      /generic1's Synapse listener .*binds 127\.0\.0\.1:8083/);
+  });
+
+  test('address families: 0.0.0.0 and ::1 do not clash, :: clashes with everything', () => {
+    // split-main: main binds 127.0.0.1:8008 and 127.0.0.1:8448.
+    assert.doesNotThrow(() => importFixture('split-main', '1.92', [], { listen: { host: '::1', port: 8448 } }));
+    assert.throws(() => importFixture('split-main', '1.92', [], { listen: { host: '::', port: 8448 } }), /binds 127\.0\.0\.1:8448/);
+  });
+
   test('one listener for client and federation: no extra route', () => {
     const imp = importFixture('docs-example', '1.92', [], { listen });
     assert.equal(imp.result.plan.routes.some((r) => r.name.startsWith('main-')), false);
