@@ -51,7 +51,8 @@ function hostPort(host: string, port: number): string {
 
 /**
  * Throws SYNAPSE_IMPORT_USAGE when the public (--listen) or admin (--admin-listen) listener is the
- * address of a Synapse listener on this machine or of an emitted upstream server.
+ * address of a Synapse listener on this machine (any type: http, metrics, manhole; TLS or not) or
+ * of an emitted upstream server.
  */
 export function checkGatewayAddresses(dep: Deployment, upstreams: readonly PlannedUpstream[], opts: ImportOptions): void {
   const local = opts.upstreamHost === undefined || isLocalHost(opts.upstreamHost);
@@ -63,12 +64,13 @@ export function checkGatewayAddresses(dep: Deployment, upstreams: readonly Plann
     const at = hostPort(g.host, g.port);
     const hint = `pass ${g.flag} HOST:PORT with an address no Synapse process listens on (or move that Synapse listener to another port first)`;
     for (const p of local ? [dep.main, ...dep.workers] : []) {
-      for (const l of p.listeners) {
-        if (l.unixPath !== undefined || !l.url.endsWith(`:${g.port}`)) continue;
+      for (const l of p.sockets) {
+        if (l.port !== g.port) continue;
         const clash = l.bindAddresses.find((b) => bindsClash(g.host, b));
         if (clash === undefined) continue;
+        const kind = `${l.tls ? 'tls: true ' : ''}${l.type === 'http' ? '' : `${l.type} `}`;
         throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE',
-          `the gateway's ${g.what} ${at} (${g.flag}) is the address of ${p.name}'s Synapse listener (${l.file}:${l.line}, binds ${hostPort(clash, g.port)}): ` +
+          `the gateway's ${g.what} ${at} (${g.flag}) is the address of ${p.name}'s Synapse ${kind}listener (${l.file}:${l.line}, binds ${hostPort(clash, g.port)}): ` +
           `the gateway could not bind it, or would proxy to itself; ${hint}`);
       }
     }

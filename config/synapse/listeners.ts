@@ -4,7 +4,7 @@
  * uses to reach it.
  */
 import type { YamlSource } from '../yaml.ts';
-import type { HttpListener, ImportWarning } from './types.ts';
+import type { BoundListener, HttpListener, ImportWarning } from './types.ts';
 
 /**
  * Synapse binds both `::` and `0.0.0.0` when a listener names no address
@@ -32,11 +32,33 @@ function resourceNames(l: Raw): Set<string> {
   return out;
 }
 
-/** `bind_addresses` plus `bind_address`, or Synapse's default pair. */
-function bindAddresses(l: Raw): string[] {
+/**
+ * `bind_addresses` plus `bind_address`, or Synapse's default: `::` and `0.0.0.0`, or `0.0.0.0` alone
+ * for a metrics listener ("the metrics listener doesn't support IPv6", synapse/config/server.py).
+ */
+function bindAddresses(l: Raw, type = 'http'): string[] {
   const list = Array.isArray(l.bind_addresses) ? l.bind_addresses.filter((a): a is string => typeof a === 'string') : [];
   if (typeof l.bind_address === 'string' && l.bind_address !== '') list.push(l.bind_address);
-  return list.length > 0 ? list : [...DEFAULT_BIND_ADDRESSES];
+  if (list.length > 0) return list;
+  return type === 'metrics' ? ['0.0.0.0'] : [...DEFAULT_BIND_ADDRESSES];
+}
+
+/**
+ * Every TCP listener of `key` (`listeners` or `worker_listeners`), whatever its type or `tls`:
+ * the sockets the process binds. Unix-socket listeners (`path`) are left out.
+ */
+export function readSockets(src: YamlSource, key: string): BoundListener[] {
+  const root = src.value as Raw;
+  const list = Array.isArray(root[key]) ? (root[key] as unknown[]) : [];
+  const out: BoundListener[] = [];
+  list.forEach((item, i) => {
+    if (!isObject(item) || (typeof item.path === 'string' && item.path !== '')) return;
+    const port = typeof item.port === 'number' ? item.port : Number(item.port);
+    if (!Number.isInteger(port) || port <= 0) return;
+    const type = typeof item.type === 'string' ? item.type : 'http';
+    out.push({ type, port, bindAddresses: bindAddresses(item, type), tls: pythonTruthy(item.tls), file: src.file, line: src.positionOf([key, i]).line });
+  });
+  return out;
 }
 
 /** The address to connect to for a bound address: wildcards become loopback; IPv6 gets brackets. */

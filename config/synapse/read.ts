@@ -7,7 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { YamlSource } from '../yaml.ts';
-import { readListeners } from './listeners.ts';
+import { readListeners, readSockets } from './listeners.ts';
 import { loadSynapseYaml } from './yaml.ts';
 import { SynapseConfigError, type Deployment, type ImportWarning, type SharedSettings, type SynapseProcess } from './types.ts';
 
@@ -184,7 +184,7 @@ function readWorker(src: YamlSource, shared: Raw, warnings: ImportWarning[]): Sy
         `${name} is left out of the media route (set enable_media_repo: true in its worker file, or use worker_app: synapse.app.media_repository, if it should serve media)`,
     });
   }
-  return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, tlsListeners: tls, mediaRepo, roles: [] };
+  return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, tlsListeners: tls, sockets: readSockets(src, 'worker_listeners'), mediaRepo, roles: [] };
 }
 
 /** The main process: its `listeners` come from the last shared file that sets them. */
@@ -192,7 +192,8 @@ function readMain(sources: readonly YamlSource[], merged: Raw, warnings: ImportW
   const withListeners = [...sources].reverse().find((s) => Array.isArray((s.value as Raw | null)?.listeners));
   const file = withListeners?.file ?? sources[0]?.file ?? 'homeserver.yaml';
   const { listeners, tls } = withListeners ? readListeners(withListeners, 'listeners', 'main', warnings, hasReplicationSecret(merged)) : { listeners: [], tls: [] };
-  return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, tlsListeners: tls, mediaRepo: canLoadMediaRepo(merged), roles: [] };
+  const sockets = withListeners ? readSockets(withListeners, 'listeners') : [];
+  return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, tlsListeners: tls, sockets, mediaRepo: canLoadMediaRepo(merged), roles: [] };
 }
 
 /**

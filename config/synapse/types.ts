@@ -26,6 +26,21 @@ export interface HttpListener {
 }
 
 /**
+ * One TCP socket a Synapse process binds: a listener of any type (`http`, `metrics`, `manhole`),
+ * TLS or not. The gateway must not listen on any of them.
+ */
+export interface BoundListener {
+  /** The listener's `type` (Synapse's default is `http`). */
+  readonly type: string;
+  readonly port: number;
+  /** As Synapse resolves them: `bind_addresses` plus `bind_address`, else `::` and `0.0.0.0` (`0.0.0.0` for metrics). */
+  readonly bindAddresses: readonly string[];
+  readonly tls: boolean;
+  readonly file: string;
+  readonly line: number;
+}
+
+/**
  * What a process does for the reverse proxy. Routable roles need an HTTP listener serving
  * `client` (or `federation` for the federation roles, `media` for media).
  */
@@ -76,6 +91,8 @@ export interface SynapseProcess {
   readonly listeners: readonly HttpListener[];
   /** `tls: true` listeners, left out of `listeners` (the gateway has no TLS client). */
   readonly tlsListeners: readonly HttpListener[];
+  /** Every TCP listener of every type, TLS included: the addresses the gateway must not take. */
+  readonly sockets: readonly BoundListener[];
   /**
    * Whether Synapse loads the media repository in this process (synapse/config/repository.py,
    * can_load_media_repo): false when the merged config (shared files, then the worker file) has

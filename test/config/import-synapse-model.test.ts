@@ -122,6 +122,42 @@ describe('main process listeners', () => {
     assert.throws(() => importFixture('split-main', '1.92', [], { listen: { host: '::', port: 8448 } }), /binds 127\.0\.0\.1:8448/);
   });
 
+  test('every TCP listener counts: metrics (default bind 0.0.0.0), manhole, tls: true, of workers too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'import-synapse-sockets-'));
+    try {
+      writeFileSync(join(dir, 'homeserver.yaml'), [
+        'server_name: example.com',
+        'enable_metrics: true',
+        'listeners:',
+        '  - {port: 8008, type: http, x_forwarded: true, bind_addresses: [127.0.0.1], resources: [{names: [client]}]}',
+        '  - {port: 8448, type: http, tls: true, bind_addresses: [0.0.0.0], resources: [{names: [federation]}]}',
+        '  - {port: 9000, type: metrics, bind_addresses: ["::1", 127.0.0.1]}', // docs/metrics-howto.md
+        '  - {port: 9100, type: metrics}',
+        '  - {port: 9001, type: manhole, bind_addresses: [127.0.0.1]}',
+        'instance_map:',
+        '  main: {host: 127.0.0.1, port: 9093}',
+        '',
+      ].join('\n'));
+      writeFileSync(join(dir, 'w1.yaml'), 'worker_app: synapse.app.generic_worker\nworker_name: w1\nworker_listeners:\n' +
+        '  - {port: 8083, type: http, x_forwarded: true, bind_addresses: [127.0.0.1], resources: [{names: [client]}]}\n  - {port: 9101, type: metrics, bind_addresses: [127.0.0.1]}\n');
+      const run = (listen: string, admin = '127.0.0.1:9500') => {
+        const [lh, lp] = [listen.slice(0, listen.lastIndexOf(':')), Number(listen.slice(listen.lastIndexOf(':') + 1))];
+        const [ah, ap] = [admin.slice(0, admin.lastIndexOf(':')), Number(admin.slice(admin.lastIndexOf(':') + 1))];
+        return () => importSynapse({ configs: [join(dir, 'homeserver.yaml')], workers: [join(dir, 'w1.yaml')] }, { listen: { host: lh, port: lp }, admin: { host: ah, port: ap } });
+      };
+      assert.throws(run('127.0.0.1:8090', '127.0.0.1:9000'), /admin listener 127\.0\.0\.1:9000 \(--admin-listen\) is the address of main's Synapse metrics listener \(.*homeserver\.yaml:6, binds 127\.0\.0\.1:9000\)/);
+      assert.throws(run('0.0.0.0:8448'), /public listener 0\.0\.0\.0:8448 .* main's Synapse tls: true listener \(.*homeserver\.yaml:5, binds 0\.0\.0\.0:8448\)/);
+      assert.throws(run('10.0.0.2:9100'), /main's Synapse metrics listener \(.*homeserver\.yaml:7, binds 0\.0\.0\.0:9100\)/);
+      assert.doesNotThrow(run('::1:9100'), 'a metrics listener with no bind_addresses binds 0.0.0.0 only (it does not support IPv6)');
+      assert.throws(run('127.0.0.1:9001'), /main's Synapse manhole listener/);
+      assert.throws(run('127.0.0.1:8090', 'localhost:9101'), /w1's Synapse metrics listener \(.*w1\.yaml:5/);
+      assert.doesNotThrow(() => importSynapse({ configs: [join(dir, 'homeserver.yaml')], workers: [join(dir, 'w1.yaml')] },
+        { listen: { host: '0.0.0.0', port: 9000 }, upstreamHost: 'synapse' }), "Synapse in another container: its sockets are that host's");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('one listener for client and federation: no extra route', () => {
     const imp = importFixture('docs-example', '1.92', [], { listen });
     assert.equal(imp.result.plan.routes.some((r) => r.name.startsWith('main-')), false);
