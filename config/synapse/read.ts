@@ -152,28 +152,29 @@ export function canLoadMediaRepo(config: Raw): boolean {
   return !(config.enable_media_repo === false && config.worker_app !== 'synapse.app.media_repository');
 }
 
+/** A worker as read, before names are made unique. */
+interface ReadWorker {
+  readonly process: SynapseProcess;
+  readonly src: YamlSource;
+  /** The file sets worker_name (else the instance name is worker_app). */
+  readonly named: boolean;
+}
+
 /**
  * Reads one worker file. `shared` is the merged shared config: Synapse starts a worker with the
  * shared files then the worker file (`-c homeserver.yaml -c worker.yaml`), merged key by key.
  */
-function readWorker(src: YamlSource, shared: Raw, warnings: ImportWarning[]): SynapseProcess | null {
+function readWorker(src: YamlSource, shared: Raw, warnings: ImportWarning[]): ReadWorker | null {
   const raw = asObject(src.value, src.file);
   const app = optString(raw.worker_app);
-  let name = optString(raw.worker_name);
+  const name = optString(raw.worker_name) ?? app;
   if (app === undefined && name === undefined) {
     warnings.push({ code: 'skipped_file', file: src.file, message: 'has neither worker_app nor worker_name: not a worker config file, skipped' });
     return null;
   }
   if (app === 'synapse.app.homeserver') return null;
-  if (name === undefined) {
-    // Synapse names such a worker after its worker_app (synapse/config/workers.py:
-    // worker_name = config.get("worker_name", worker_app)); stream_writers, instance_map and the
-    // *_instances settings can only name it that way.
-    name = app!;
-    warnings.push({ code: 'missing_worker_name', file: src.file, line: 1,
-      message: `sets no worker_name, so Synapse names this worker after its worker_app, '${name}' (not '${basename(src.file, extname(src.file))}' from the file name); set worker_name to give it a unique name` });
-  }
-  const { listeners, tls } = readListeners(src, 'worker_listeners', name, warnings, hasReplicationSecret({ ...shared, ...raw }));
+  const named = optString(raw.worker_name) !== undefined;
+  const { listeners, tls } = readListeners(src, 'worker_listeners', name!, warnings, hasReplicationSecret({ ...shared, ...raw }));
   const mediaRepo = canLoadMediaRepo({ ...shared, ...raw });
   const media = listeners.find((l) => l.resources.has('media'));
   if (!mediaRepo && media) {
@@ -184,7 +185,63 @@ function readWorker(src: YamlSource, shared: Raw, warnings: ImportWarning[]): Sy
         `${name} is left out of the media route (set enable_media_repo: true in its worker file, or use worker_app: synapse.app.media_repository, if it should serve media)`,
     });
   }
-  return { name, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, tlsListeners: tls, sockets: readSockets(src, 'worker_listeners'), mediaRepo, roles: [] };
+  const process: SynapseProcess = { name: name!, instanceName: name!, app: app ?? 'synapse.app.generic_worker', isMain: false, file: src.file, listeners, tlsListeners: tls, sockets: readSockets(src, 'worker_listeners'), mediaRepo, roles: [] };
+  return { process, src, named };
+}
+
+/**
+ * Unique names for the workers. Synapse names a worker without worker_name after its worker_app
+ * (synapse/config/workers.py: `config.get("worker_name", self.worker_app)`) and starts it even
+ * when another worker has that name too, so two such workers are not an error: each keeps the
+ * instance name Synapse gives it (for stream_writers, instance_map, *_instances) and the file gets
+ * its file's base name, with a warning, as Synapse's replication tells instances apart by name.
+ * Two workers whose worker_name is written the same stay an error.
+ */
+function uniqueNames(read: readonly ReadWorker[], main: SynapseProcess, warnings: ImportWarning[]): SynapseProcess[] {
+  const byInstance = new Map<string, ReadWorker[]>();
+  for (const r of read) byInstance.set(r.process.instanceName, [...(byInstance.get(r.process.instanceName) ?? []), r]);
+  const used = new Set<string>(['main', ...read.filter((r) => r.named).map((r) => r.process.instanceName)]);
+  const renamed = new Map<ReadWorker, string>();
+  for (const group of byInstance.values()) {
+    const named = group.filter((r) => r.named);
+    if (named.length > 0 && named[0]!.process.instanceName === main.instanceName) {
+      const at = named[0]!.src.positionOf(['worker_name']);
+      throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${named[0]!.src.file}:${at.line}:${at.column}: worker_name '${main.instanceName}' is already used by the main process (${main.file})`);
+    }
+    if (named.length > 1) {
+      const at = named[1]!.src.positionOf(['worker_name']);
+      throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${named[1]!.src.file}:${at.line}:${at.column}: worker_name '${named[1]!.process.instanceName}' is already used by ${named[0]!.src.file}`);
+    }
+    if (group.length < 2) {
+      if (!group[0]!.named) used.add(group[0]!.process.instanceName);
+      continue;
+    }
+    for (const r of group.filter((x) => !x.named)) {
+      const base = basename(r.src.file, extname(r.src.file));
+      let name = base;
+      for (let i = 2; used.has(name) || byInstance.has(name); i++) name = `${base}_${i}`;
+      used.add(name);
+      renamed.set(r, name);
+    }
+  }
+  for (const r of read) {
+    const instance = r.process.instanceName;
+    const name = renamed.get(r);
+    if (name === undefined) {
+      if (!r.named) {
+        warnings.push({ code: 'missing_worker_name', file: r.src.file, line: r.src.positionOf(['worker_app']).line,
+          message: `sets no worker_name, so Synapse names this worker after its worker_app, '${instance}' (not '${basename(r.src.file, extname(r.src.file))}' from the file name); set worker_name to give it a unique name` });
+      }
+      continue;
+    }
+    const others = byInstance.get(instance)!.filter((o) => o !== r).map((o) => o.src.file);
+    warnings.push({ code: 'duplicate_instance_name', file: r.src.file, line: r.src.positionOf(['worker_app']).line,
+      message: `sets no worker_name, so Synapse names this worker after its worker_app, '${instance}', as it names ${others.join(', ')}: ` +
+        `Synapse starts both, but its replication tells instances apart by name (stream positions, instance_map, stream_writers), so they interfere; ` +
+        `called '${name}' here (its file's name) — set a unique worker_name in each` });
+    (r.process as { name: string }).name = name;
+  }
+  return read.map((r) => r.process);
 }
 
 /** The main process: its `listeners` come from the last shared file that sets them. */
@@ -193,7 +250,7 @@ function readMain(sources: readonly YamlSource[], merged: Raw, warnings: ImportW
   const file = withListeners?.file ?? sources[0]?.file ?? 'homeserver.yaml';
   const { listeners, tls } = withListeners ? readListeners(withListeners, 'listeners', 'main', warnings, hasReplicationSecret(merged)) : { listeners: [], tls: [] };
   const sockets = withListeners ? readSockets(withListeners, 'listeners') : [];
-  return { name: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, tlsListeners: tls, sockets, mediaRepo: canLoadMediaRepo(merged), roles: [] };
+  return { name: 'main', instanceName: 'main', app: 'synapse.app.homeserver', isMain: true, file, listeners, tlsListeners: tls, sockets, mediaRepo: canLoadMediaRepo(merged), roles: [] };
 }
 
 /**
@@ -208,15 +265,11 @@ export function readDeployment(files: DeploymentFiles): Deployment {
   for (const s of sources) Object.assign(merged, asObject(s.value, s.file));
   const shared = sharedSettings(merged, sources);
   const main = readMain(sources, merged, warnings);
-  const workers: SynapseProcess[] = [];
-  const seen = new Map<string, string>([['main', main.file]]);
+  const read: ReadWorker[] = [];
   for (const file of expandWorkerPaths(files.workers)) {
     const w = readWorker(loadSynapseYaml(file), merged, warnings);
-    if (!w) continue;
-    const prior = seen.get(w.name);
-    if (prior !== undefined) throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${file}: worker_name '${w.name}' is already used by ${prior}`);
-    seen.set(w.name, file);
-    workers.push(w);
+    if (w) read.push(w);
   }
+  const workers = uniqueNames(read, main, warnings);
   return { shared, main, workers, warnings };
 }

@@ -101,18 +101,18 @@ function proxyRoles(p: SynapseProcess, overrides: RoleOverrides): void {
     return;
   }
   for (const role of LEGACY_APP_ROLES[p.app] ?? []) add(p, { role, source: 'worker_app', because: `worker_app: ${p.app}` });
-  for (const t of dockerTypesInName(p.name)) {
+  for (const t of dockerTypesInName(p.instanceName)) {
     add(p, { role: DOCKER_TYPE_ROLES[t]!, source: 'worker_name', because: `worker_name contains the docker worker type '${t}'` });
   }
   if (p.mediaRepo && p.listeners.some((l) => l.resources.has('media'))) add(p, { role: 'media', source: 'listener', because: "an HTTP listener serves the 'media' resource" });
 }
 
 /** Roles the shared config states (authoritative: Synapse itself acts on these). */
-function configRoles(dep: Deployment, byName: ReadonlyMap<string, SynapseProcess>): void {
+function configRoles(dep: Deployment): void {
   const s = dep.shared;
+  // The shared config names Synapse's instance names; every worker with that name acts on it.
   const give = (name: string | undefined, role: Role, because: string): void => {
-    const p = name === undefined ? undefined : byName.get(name);
-    if (p) add(p, { role, source: 'shared_config', because });
+    for (const p of dep.workers) if (name !== undefined && p.instanceName === name) add(p, { role, source: 'shared_config', because });
   };
   for (const [stream, names] of Object.entries(s.streamWriters)) {
     for (const n of names) give(n, stream === 'events' ? 'event_persister' : 'stream_writer', `stream_writers.${stream}`);
@@ -137,7 +137,7 @@ export function inferRoles(dep: Deployment, overrides: RoleOverrides): void {
     }
   }
   for (const w of dep.workers) proxyRoles(w, overrides);
-  configRoles(dep, byName);
+  configRoles(dep);
 }
 
 /** True when the process has the role (from any source). */

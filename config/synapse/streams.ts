@@ -51,11 +51,11 @@ export function checkInstanceMap(dep: Deployment, warnings: ImportWarning[]): vo
 }
 
 function resolveWriters(dep: Deployment, stream: string, names: readonly string[], warnings: ImportWarning[]): SynapseProcess[] {
-  const byName = new Map<string, SynapseProcess>([['main', dep.main], ...dep.workers.map((w) => [w.name, w] as const)]);
   const out: SynapseProcess[] = [];
   for (const n of names) {
-    const p = byName.get(n);
-    if (p) out.push(p);
+    // Instance names (worker_name, else worker_app): two workers may share one (read.ts warns).
+    const ps = [dep.main, ...dep.workers].filter((p) => p.instanceName === n);
+    if (ps.length > 0) out.push(...ps.filter((p) => !out.includes(p)));
     else warnings.push({ code: 'unknown_writer', file: dep.shared.files[0], message: `stream_writers.${stream} names '${n}', but no worker file has that worker_name` });
   }
   return out;

@@ -80,8 +80,16 @@ export interface RoleFact {
 
 /** One Synapse process: the main process or a worker. */
 export interface SynapseProcess {
-  /** `worker_name`; `main` for the main process. */
+  /**
+   * The name the generated file uses (server names, --role, messages): the instance name, unless
+   * several workers share one, when a worker without worker_name is named after its file instead.
+   */
   readonly name: string;
+  /**
+   * Synapse's instance name: `worker_name`, else `worker_app` (synapse/config/workers.py);
+   * `main` for the main process. stream_writers, instance_map and the *_instances settings name it.
+   */
+  readonly instanceName: string;
   /** `worker_app`; `synapse.app.homeserver` for the main process. */
   readonly app: string;
   readonly isMain: boolean;
@@ -143,6 +151,7 @@ export type ImportWarningCode =
   | 'no_http_listener'
   | 'sso_not_single'
   | 'missing_worker_name'
+  | 'duplicate_instance_name'
   | 'unknown_stream'
   | 'skipped_file'
   | 'tls_listener'

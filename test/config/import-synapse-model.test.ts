@@ -56,6 +56,34 @@ describe('role inference', () => {
   });
 });
 
+describe('worker names', () => {
+  test('two workers without worker_name: both run, named after their files, with a warning at worker_app; stream_writers still match the worker_app name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'import-synapse-noname-'));
+    try {
+      writeFileSync(join(dir, 'homeserver.yaml'), 'server_name: example.com\nlisteners:\n  - {port: 8008, x_forwarded: true, bind_addresses: [127.0.0.1], resources: [{names: [client, federation]}]}\n' +
+        'instance_map:\n  main: {host: 127.0.0.1, port: 9093}\n  synapse.app.generic_worker: {host: 127.0.0.1, port: 9094}\nstream_writers:\n  typing: synapse.app.generic_worker\n');
+      const worker = (file: string, port: number, name = '') => {
+        writeFileSync(join(dir, file), `# ${file}\nworker_app: synapse.app.generic_worker\n${name}worker_listeners:\n  - {port: ${port}, x_forwarded: true, bind_addresses: [127.0.0.1], resources: [{names: [client]}]}\n`);
+        return join(dir, file);
+      };
+      const files = [worker('generic1.yaml', 8081), worker('generic2.yaml', 8082)];
+      const result = importSynapse({ configs: [join(dir, 'homeserver.yaml')], workers: files }, { listen: GATEWAY_LISTEN });
+      assert.deepEqual(result.deployment.workers.map((w) => `${w.name}/${w.instanceName}`), ['generic1/synapse.app.generic_worker', 'generic2/synapse.app.generic_worker']);
+      assert.deepEqual(result.plan.upstreams.find((u) => u.name === 'client')!.servers.map((s) => s.name), ['generic1', 'generic2']);
+      const dup = result.plan.warnings.filter((w) => w.code === 'duplicate_instance_name');
+      assert.deepEqual(dup.map((w) => `${w.file!.split('/').at(-1)}:${w.line}`), ['generic1.yaml:2', 'generic2.yaml:2']);
+      assert.match(dup[1]!.message, /no worker_name.*'synapse\.app\.generic_worker'.*as .*generic1\.yaml.*replication/);
+      assert.ok(result.plan.routes.some((r) => r.name === 'stream-typing'), 'stream_writers names the instance (worker_app)');
+      // Two explicit worker_names that collide stay an error, at the second one's worker_name.
+      const named = [worker('a.yaml', 8083, 'worker_name: w1\n'), worker('b.yaml', 8084, 'worker_name: w1\n')];
+      assert.throws(() => readDeployment({ configs: [join(dir, 'homeserver.yaml')], workers: named }),
+        (e: unknown) => e instanceof SynapseConfigError && /b\.yaml:3:14: worker_name 'w1' is already used by .*a\.yaml/.test(e.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('listeners', () => {
   test('wildcards become loopback, IPv6 gets brackets', () => {
     assert.equal(connectHost('0.0.0.0'), '127.0.0.1');
