@@ -89,8 +89,9 @@ export class HealthMonitor {
   }
 
   private eject(rec: Record, now: number): void {
-    // Like nginx with a single server: never eject the last available server of an upstream.
-    if (!rec.peers.some((p) => p !== rec.server && p.available)) return;
+    // Like nginx with a single server: never eject the last available server of an upstream
+    // (a `down: true` server is never picked, so it does not count).
+    if (!rec.peers.some((p) => p !== rec.server && p.available && !p.down)) return;
     const ms = rec.config.passive_health.eject_for;
     rec.ejectedUntil = now + ms;
     rec.passiveFailures = 0;

@@ -1,0 +1,96 @@
+/**
+ * Health across reloads (gateway/health.ts): a reload that changes a server's weight or `down`
+ * keeps its health (a failing server stays out, an ejection holds, /status counters go on); the
+ * passive-ejection guard does not count a `down: true` server as available; reloads that land
+ * while a probe is in flight do not add check loops.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startUpstream, startGateway, request, routesDoc, writeRoutes, type TestGateway } from './support.ts';
+
+const cleanup: (() => Promise<void>)[] = [];
+after(async () => { for (const c of cleanup.reverse()) await c(); });
+
+/** An upstream whose /health answer (status, delay) and request answer the test controls. */
+interface Controlled {
+  url: string;
+  healthStatus: number;
+  healthDelay: number;
+  answer: number;
+  probes: number;
+  hits: number;
+  /** Resolves when the next /health request arrives. */
+  nextProbe(): Promise<void>;
+}
+
+async function controlled(name: string): Promise<Controlled> {
+  let waiters: (() => void)[] = [];
+  const c: Controlled = {
+    url: '', healthStatus: 200, healthDelay: 0, answer: 200, probes: 0, hits: 0,
+    nextProbe: () => new Promise<void>((r) => waiters.push(r)),
+  };
+  const server = http.createServer((req, res) => {
+    if (req.url === '/health') {
+      c.probes++;
+      const w = waiters;
+      waiters = [];
+      for (const r of w) r();
+      setTimeout(() => { res.statusCode = c.healthStatus; res.end('health'); }, c.healthDelay);
+      return;
+    }
+    c.hits++;
+    req.resume();
+    res.writeHead(c.answer, { 'x-upstream': name, 'content-type': 'application/json' });
+    res.end(JSON.stringify({ upstream: name }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  c.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  cleanup.push(() => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  return c;
+}
+
+interface StatusServer { name: string; available: boolean; requests: number; ejected_until: number | null; weight: number }
+
+async function servers(gw: TestGateway, upstream: string): Promise<Map<string, StatusServer>> {
+  const doc = JSON.parse((await request(gw.adminPort, '/status')).body) as { upstreams: { name: string; servers: StatusServer[] }[] };
+  return new Map(doc.upstreams.find((u) => u.name === upstream)!.servers.map((s) => [s.name, s]));
+}
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+test('passive ejection never ejects the last server that can be picked (a `down: true` peer does not count)', async () => {
+  const main = await startUpstream('main');
+  cleanup.push(() => main.close());
+  const w1 = await controlled('w1');
+  const w2 = await controlled('w2');
+  const gw = await startGateway({
+    upstreams: {
+      main: { servers: [{ name: 'main', url: main.url }], health_check: { enabled: false } },
+      work: {
+        servers: [{ name: 'w1', url: w1.url }, { name: 'w2', url: w2.url, down: true }],
+        health_check: { enabled: false },
+        passive_health: { failures: 1, window: '10s', eject_for: '30s' },
+      },
+    },
+    routes: [{ name: 'work', match: { paths: ['^/work$'] }, upstream: 'work' }],
+  });
+  cleanup.push(() => gw.close());
+  w1.answer = 500;
+  assert.equal((await request(gw.port, '/work')).status, 500, 'w1 answered 500 (a passive failure)');
+  w1.answer = 200;
+  const r = await request(gw.port, '/work');
+  assert.equal(r.status, 200, 'w1 is still used: ejecting it would leave the upstream with no server (503)');
+  assert.equal(r.headers['x-upstream'], 'w1');
+  const w1s = (await servers(gw, 'work')).get('w1')!;
+  assert.equal(w1s.ejected_until, null);
+  assert.equal(w1s.available, true);
+});
+
