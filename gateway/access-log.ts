@@ -7,16 +7,91 @@
  */
 import pino, { type Logger } from 'pino';
 
-/** Query parameters whose values are credentials (Matrix client-server API: access_token; SSO loginToken). */
-const SECRET_PARAMS = /([?&;](?:access_token|loginToken|login_token|token)=)[^&;#]*/gi;
+/**
+ * Query parameters whose values are credentials. Synapse's own log redaction (synapse/http
+ * redact_uri) covers access_token and client_secret (3pid sessions); on top of that: the SSO
+ * loginToken, the email-validation token, OIDC/OAuth authorization codes (`code`, on
+ * /_synapse/client/oidc/callback), CAS tickets, and any name ending in "token" or "secret"
+ * (refresh_token, id_token, ...). Matched on the form-decoded name, case-insensitively.
+ */
+function isSecretName(decoded: string): boolean {
+  const n = decoded.trim().toLowerCase();
+  return n.endsWith('token') || n.endsWith('secret') || n === 'code' || n === 'ticket' || n === 'password';
+}
 
-/** The request target with credential query parameters replaced by `<redacted>`. */
+/** A secret parameter inside decoded text (a nested URL or query): name, then `=`. */
+const NESTED_SECRET = /(?:token|secret)\s*=|(?:^|[^a-z0-9_])(?:code|ticket|password)\s*=/i;
+
+/** Cheap pre-check: a query with none of these cannot carry a secret (nothing to decode either). */
+const MAYBE_SECRET = /%|token|secret|code|ticket|password/i;
+
+const PLUS = /\+/g;
+const PCT = /%([0-9a-fA-F]{2})/g;
+
+/**
+ * Form-decodes (`+` and %XX) until nothing changes, so a name or value encoded twice is seen as
+ * a decoding layer further on would see it. Lenient: where the escapes are not valid UTF-8, each
+ * decodes to one character (latin1) and a malformed one stays as it is (like Python's unquote);
+ * the names compared are ASCII either way.
+ */
+function formDecode(s: string): string {
+  for (;;) {
+    if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
+    const spaced = s.indexOf('+') < 0 ? s : s.replace(PLUS, ' ');
+    let d: string;
+    try {
+      d = decodeURIComponent(spaced);
+    } catch {
+      d = spaced.replace(PCT, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+    }
+    if (d === s) return s;
+    s = d;
+  }
+}
+
+/**
+ * The request target with credentials replaced by `<redacted>`. The query is split on `&` and
+ * `;` (both separate parameters in some parsers, Twisted's included); each name is form-decoded
+ * and compared (case-insensitively) with the secret names, as Synapse decodes names before
+ * looking them up (`?access%5Ftoken=` is an access token). A secret's value runs to the next
+ * `&` (a parser splitting on `&` only reads `;` as part of the value). A value (or name) whose
+ * decoded text holds a secret parameter (`redirectUrl=https%3A%2F%2Fapp%2F%3FloginToken%3D...`)
+ * is redacted whole. The path and other parameters stay as sent.
+ */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
-  // Cheap pre-check: almost every URL has no token parameter.
-  if (!/token/i.test(url.slice(q))) return url;
-  return url.slice(0, q) + url.slice(q).replace(SECRET_PARAMS, '$1<redacted>');
+  const query = url.slice(q + 1);
+  // Almost every URL has nothing to redact.
+  if (!MAYBE_SECRET.test(query)) return url;
+  let out = url.slice(0, q + 1);
+  let i = 0;
+  const n = query.length;
+  while (i <= n) {
+    let j = i;
+    while (j < n && query.charCodeAt(j) !== 0x26 /* & */ && query.charCodeAt(j) !== 0x3b /* ; */) j++;
+    const seg = query.slice(i, j);
+    const eq = seg.indexOf('=');
+    const name = eq < 0 ? seg : seg.slice(0, eq);
+    const dname = formDecode(name);
+    if (NESTED_SECRET.test(dname)) {
+      // The name itself holds a secret parameter (`access_token%3D...`): the whole pair goes.
+      out += '<redacted>';
+      const amp = query.indexOf('&', i);
+      j = amp < 0 ? n : amp;
+    } else if (eq >= 0 && isSecretName(dname)) {
+      out += name + '=<redacted>';
+      const amp = query.indexOf('&', i + eq + 1);
+      j = amp < 0 ? n : amp;
+    } else if (eq >= 0 && NESTED_SECRET.test(formDecode(seg.slice(eq + 1)))) {
+      out += name + '=<redacted>';
+    } else {
+      out += seg;
+    }
+    if (j < n) out += query[j];
+    i = j + 1;
+  }
+  return out;
 }
 
 /** Where the access log goes. */
