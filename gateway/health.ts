@@ -113,26 +113,32 @@ export class HealthMonitor {
     this.listener(rec.server, available, reason);
   }
 
+  /**
+   * (Re)starts the check loop of a server: exactly one timer or one probe in flight per record.
+   * While a probe runs, its completion schedules the next check (with the config current then).
+   */
   private schedule(rec: Record, restart: boolean): void {
     if (this.stopped) return;
     const hc = rec.config.health_check;
-    if (restart && rec.checkTimer !== null) clearTimeout(rec.checkTimer);
+    if (rec.checkTimer !== null) clearTimeout(rec.checkTimer);
     rec.checkTimer = null;
     if (!hc.enabled) {
       rec.activeUp = true;
       return this.apply(rec, 'active_ok');
     }
+    if (rec.checking) return;
     rec.checkTimer = setTimeout(() => this.check(rec), restart ? Math.min(hc.interval, 200) : hc.interval).unref();
   }
 
   private check(rec: Record): void {
-    if (rec.checking || !this.records.has(rec.server)) return;
+    rec.checkTimer = null;
+    if (rec.checking || this.records.get(rec.server) !== rec) return;
     rec.checking = true;
     probe(rec.server.url, rec.config.health_check.path, rec.config.health_check.timeout, (ok, detail) => {
       rec.checking = false;
       rec.lastCheck = { at: Date.now(), ok, detail };
       if (this.records.get(rec.server) !== rec) return;
-      this.activeResult(rec, ok);
+      if (rec.config.health_check.enabled) this.activeResult(rec, ok);
       this.schedule(rec, false);
     });
   }
@@ -155,6 +161,8 @@ export class HealthMonitor {
   private drop(rec: Record): void {
     if (rec.checkTimer !== null) clearTimeout(rec.checkTimer);
     if (rec.readmitTimer !== null) clearTimeout(rec.readmitTimer);
+    rec.checkTimer = null;
+    rec.readmitTimer = null;
     this.records.delete(rec.server);
   }
 

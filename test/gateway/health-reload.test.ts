@@ -94,3 +94,29 @@ test('passive ejection never ejects the last server that can be picked (a `down:
   assert.equal(w1s.available, true);
 });
 
+
+test('reloads that land while a health probe is in flight do not add check loops', async () => {
+  const main = await startUpstream('main');
+  cleanup.push(() => main.close());
+  const w1 = await controlled('w1');
+  w1.healthDelay = 150;
+  const interval = 500;
+  const gw = await startGateway({
+    upstreams: {
+      main: { servers: [{ name: 'main', url: main.url }], health_check: { enabled: false } },
+      work: { servers: [{ name: 'w1', url: w1.url }], health_check: { interval, timeout: 2000 } },
+    },
+  });
+  cleanup.push(() => gw.close());
+  for (let i = 0; i < 10; i++) {
+    await w1.nextProbe(); // a probe is in flight now (it answers after 150 ms)
+    assert.equal(await gw.gw.reload(), true);
+  }
+  await sleep(1000); // let restarted checks settle into their loop(s)
+  const start = w1.probes;
+  await sleep(3000);
+  const probes = w1.probes - start;
+  // One loop: a probe every interval + 150 ms, about 4.6 in 3 s. Each extra loop adds as many.
+  assert.ok(probes <= 7, `${probes} probes in 3 s with a ${interval} ms interval: more than one check loop`);
+  assert.ok(probes >= 3, `${probes} probes in 3 s: the check loop stopped`);
+});
