@@ -5,7 +5,7 @@
 import { emitRoutesYaml, formatWarning } from './emit.ts';
 import type { ImportOptions, ImportPlan } from './model.ts';
 import { planImport } from './plan.ts';
-import { expandConfigPaths, expandWorkerPaths, readDeployment, type DeploymentFiles } from './read.ts';
+import { expandWorkerPaths, readDeployment, type DeploymentFiles } from './read.ts';
 import { inferRoles } from './roles.ts';
 import type { Deployment, RoleOverrides } from './types.ts';
 
@@ -37,7 +37,7 @@ export function importSynapse(files: DeploymentFiles, options: Partial<ImportOpt
   const deployment = readDeployment(files);
   inferRoles(deployment, overrides);
   const plan = planImport(deployment, opts);
-  const yaml = emitRoutesYaml(plan, { configs: expandConfigPaths(files.configs), workerFiles: expandWorkerPaths(files.workers), command });
+  const yaml = emitRoutesYaml(plan, { configs: deployment.shared.files, workerFiles: expandWorkerPaths(files.workers), command });
   return { deployment, plan, yaml };
 }
 

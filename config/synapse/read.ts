@@ -102,11 +102,14 @@ export function sharedSettings(merged: Raw, sources: readonly YamlSource[]): Sha
 
 /**
  * Expands `--config` paths as Synapse's `--config-path` does (synapse/config/_base.py,
- * find_config_files): a directory stands for its files whose names end in `.yaml` (not `.yml`;
- * subdirectories are skipped), in sorted order; anything else is a file.
+ * find_config_files): a directory stands for its files whose names end in `.yaml` (not `.yml`), in
+ * sorted order; anything else is a file. What Synapse ignores there ("... IGNORING": entries that
+ * are not files, such as subdirectories and dangling symlinks, and names not ending in `.yaml`)
+ * is skipped with a `skipped_file` warning when `warnings` is given, and so is an empty directory.
  */
-export function expandConfigPaths(paths: readonly string[]): string[] {
+export function expandConfigPaths(paths: readonly string[], warnings?: ImportWarning[]): string[] {
   const out: string[] = [];
+  const skip = (file: string, message: string): void => void warnings?.push({ code: 'skipped_file', file, message });
   for (const p of paths) {
     let isDir = false;
     try {
@@ -118,8 +121,19 @@ export function expandConfigPaths(paths: readonly string[]): string[] {
       out.push(p);
       continue;
     }
-    const files = readdirSync(p).map((f) => join(p, f)).filter((f) => f.endsWith('.yaml') && statSync(f).isFile()).sort();
-    if (files.length === 0) throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE', `--config ${p}: the directory has no *.yaml files`);
+    const files: string[] = [];
+    for (const f of readdirSync(p).sort().map((e) => join(p, e))) {
+      let isFile = false;
+      try {
+        isFile = statSync(f).isFile();
+      } catch {
+        // A dangling symlink: os.path.isfile is False for it too.
+      }
+      if (!isFile) skip(f, "is in a --config directory but is not a file (a subdirectory, or a dangling symlink): Synapse ignores it, so it is skipped");
+      else if (!f.endsWith('.yaml')) skip(f, "is in a --config directory but does not end in '.yaml': Synapse ignores it, so it is skipped");
+      else files.push(f);
+    }
+    if (files.length === 0) skip(p, 'the --config directory has no *.yaml files: nothing read from it');
     out.push(...files);
   }
   return out;
@@ -260,9 +274,15 @@ function readMain(sources: readonly YamlSource[], merged: Raw, warnings: ImportW
 export function readDeployment(files: DeploymentFiles): Deployment {
   if (files.configs.length === 0) throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE', 'at least one --config (the shared homeserver.yaml) is required');
   const warnings: ImportWarning[] = [];
-  const sources = expandConfigPaths(files.configs).map((f) => loadSynapseYaml(f));
+  // Synapse's read_config_files skips a file that is empty or not a mapping ("... IGNORING").
+  const sources = expandConfigPaths(files.configs, warnings).map((f) => loadSynapseYaml(f)).filter((s) => {
+    if (typeof s.value === 'object' && s.value !== null && !Array.isArray(s.value)) return true;
+    warnings.push({ code: 'skipped_file', file: s.file, message: `is empty or not a mapping at the top level (${kindOf(s.value)}): Synapse ignores such a config file, so it is skipped` });
+    return false;
+  });
+  if (sources.length === 0) throw new SynapseConfigError('SYNAPSE_IMPORT_USAGE', `no shared config: ${files.configs.join(', ')} hold no YAML mapping (Synapse would refuse to start without server_name)`);
   const merged: Raw = {};
-  for (const s of sources) Object.assign(merged, asObject(s.value, s.file));
+  for (const s of sources) Object.assign(merged, s.value as Raw);
   const shared = sharedSettings(merged, sources);
   const main = readMain(sources, merged, warnings);
   const read: ReadWorker[] = [];

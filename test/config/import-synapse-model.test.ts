@@ -4,7 +4,7 @@
  * warnings of issue 4 point 1.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -266,6 +266,35 @@ describe('config directories', () => {
     assert.deepEqual(result.plan.upstreams.find((u) => u.name === 'main')!.servers.map((s) => s.url), ['http://127.0.0.1:8010']);
     assert.ok('main' in result.deployment.shared.instanceMap);
     assert.match(result.yaml, /# Shared config: .*00-homeserver\.yaml, .*10-workers\.yaml, .*20-listeners\.yaml\n/);
+  });
+});
+
+describe('config directories: what Synapse ignores', () => {
+  test('a dangling symlink, a subdirectory, a file that is not a mapping and an empty directory are skipped with a warning, as find_config_files and read_config_files do', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'import-synapse-confd-'));
+    try {
+      const conf = join(dir, 'conf.d');
+      mkdirSync(conf);
+      mkdirSync(join(conf, 'sub.yaml'));
+      mkdirSync(join(dir, 'empty.d'));
+      symlinkSync(join(dir, 'gone.yaml'), join(conf, '05-dangling.yaml'));
+      writeFileSync(join(conf, '00-hs.yaml'), 'server_name: example.com\nlisteners:\n  - {port: 8008, x_forwarded: true, bind_addresses: [127.0.0.1], resources: [{names: [client]}]}\n');
+      writeFileSync(join(conf, '10-list.yaml'), '- a\n- b\n');
+      writeFileSync(join(conf, '20-empty.yaml'), '# nothing here\n');
+      writeFileSync(join(conf, 'notes.yml'), 'server_name: example.org\n');
+      const result = importSynapse({ configs: [conf, join(dir, 'empty.d')], workers: [] }, { listen: GATEWAY_LISTEN });
+      assert.deepEqual(result.deployment.shared.files.map((f) => f.split('/').at(-1)), ['00-hs.yaml']);
+      const skipped = result.plan.warnings.filter((w) => w.code === 'skipped_file').map((w) => `${w.file!.slice(dir.length + 1)}: ${w.message}`);
+      assert.deepEqual(skipped.map((m) => m.split(':')[0]), ['conf.d/05-dangling.yaml', 'conf.d/notes.yml', 'conf.d/sub.yaml', 'empty.d', 'conf.d/10-list.yaml', 'conf.d/20-empty.yaml']);
+      assert.match(skipped[0]!, /not a file.*skipped/);
+      assert.match(skipped[1]!, /does not end in '\.yaml'.*skipped/);
+      assert.match(skipped[3]!, /no \*\.yaml files/);
+      assert.match(skipped[4]!, /not a mapping.*skipped/);
+      assert.match(result.yaml, /# Shared config: \S*00-hs\.yaml\n/);
+      assert.throws(() => importSynapse({ configs: [join(dir, 'empty.d')], workers: [] }), (e: unknown) => e instanceof SynapseConfigError && /no shared config/.test(e.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
