@@ -41,7 +41,10 @@ export interface MonitoredUpstream {
 
 /** Runs active checks and passive ejection for every server of the current table. */
 export class HealthMonitor {
+  /** By the current table's state objects. */
   private readonly records = new Map<ServerState, Record>();
+  /** By (upstream, name, url): what survives a change of weight or `down`. */
+  private readonly byIdentity = new Map<string, Record>();
   private readonly listener: HealthListener;
   private stopped = false;
 
@@ -49,14 +52,26 @@ export class HealthMonitor {
     this.listener = listener;
   }
 
-  /** Adopts the servers of a (new) table: keeps state of servers that survive a reload. */
+  /**
+   * Adopts the servers of a (new) table: keeps state of servers that survive a reload. A server
+   * whose weight or `down` changed gets a new ServerState (routing/table.ts defaultServerStore);
+   * its record (availability, streaks, ejection, last check) is found by (upstream, name, url)
+   * and moves to the new object, so the reload neither admits a failing server nor forgets an
+   * ejection. Attempts that finish later on the old object still count (see attempt).
+   */
   sync(upstreams: ReadonlyMap<string, MonitoredUpstream>): void {
     const seen = new Set<ServerState>();
     for (const up of upstreams.values()) {
       for (const server of up.servers) {
         seen.add(server);
-        const old = this.records.get(server);
+        const old = this.records.get(server) ?? this.byIdentity.get(identity(server));
         if (old !== undefined) {
+          if (old.server !== server) {
+            this.records.delete(old.server);
+            old.server = server;
+            server.available = old.activeUp && old.ejectedUntil === 0;
+            this.records.set(server, old);
+          }
           old.config = up.config;
           old.peers = up.servers;
           this.schedule(old, true);
@@ -64,6 +79,7 @@ export class HealthMonitor {
         }
         const rec = newRecord(server, up);
         this.records.set(server, rec);
+        this.byIdentity.set(identity(server), rec);
         this.apply(rec, 'active_ok');
         this.schedule(rec, true);
       }
@@ -73,7 +89,8 @@ export class HealthMonitor {
 
   /** Passive health: one attempt on `server` ended. */
   attempt(server: ServerState, outcome: 'ok' | 'failure'): void {
-    const rec = this.records.get(server);
+    // An exchange of the previous table may end on the object a reload replaced (same identity).
+    const rec = this.records.get(server) ?? this.byIdentity.get(identity(server));
     if (rec === undefined || !rec.config.passive_health.enabled) return;
     if (outcome === 'ok') {
       rec.passiveFailures = 0;
@@ -164,6 +181,7 @@ export class HealthMonitor {
     rec.checkTimer = null;
     rec.readmitTimer = null;
     this.records.delete(rec.server);
+    if (this.byIdentity.get(identity(rec.server)) === rec) this.byIdentity.delete(identity(rec.server));
   }
 
   /** The last active check of a server (for /status). */
@@ -181,6 +199,11 @@ export class HealthMonitor {
     this.stopped = true;
     for (const rec of [...this.records.values()]) this.drop(rec);
   }
+}
+
+/** What identifies a server across reloads (routing/table.ts defaultServerStore uses the same). */
+function identity(s: ServerState): string {
+  return JSON.stringify([s.upstream, s.name, s.url]);
 }
 
 function newRecord(server: ServerState, up: MonitoredUpstream): Record {

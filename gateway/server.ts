@@ -157,12 +157,30 @@ export class Gateway implements HandlerHost {
     this.log.info({ upstream: server.upstream, server: server.name, available, reason }, available ? 'server available' : 'server unavailable');
   }
 
+  /**
+   * A server whose weight or `down` changed has a new state object after a reload (routing/table.ts
+   * defaultServerStore): its /status request count moves to it (health moves in HealthMonitor.sync).
+   */
+  private carryCounters(before: readonly ServerState[]): void {
+    const now = new Map<string, ServerState>();
+    for (const s of this.allServers()) now.set(JSON.stringify([s.upstream, s.name, s.url]), s);
+    for (const old of before) {
+      const next = now.get(JSON.stringify([old.upstream, old.name, old.url]));
+      const count = this.metrics.perServer.get(old);
+      if (next === undefined || next === old || count === undefined) continue;
+      this.metrics.perServer.set(next, (this.metrics.perServer.get(next) ?? 0) + count);
+      this.metrics.perServer.delete(old);
+    }
+  }
+
   /** Re-reads routes.yaml; on any error the current table stays (issue 3, point 5). */
   reload(): boolean {
     try {
       const loaded = loadRoutesFile(this.options.routesFile);
       for (const w of loaded.warnings) this.log.warn(formatIssue(w));
+      const before = [...this.allServers()];
       this.generation = this.compile(loaded.config);
+      this.carryCounters(before);
       this.health.sync(this.generation.table.upstreams);
       this.reloads.ok++;
       this.reloads.last = { at: Date.now(), ok: true, errors: [] };

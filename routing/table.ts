@@ -49,7 +49,9 @@ export interface TableOptions extends CompileOptions {
 /**
  * A ServerStateStore keyed by upstream/name/url: a reload gets the same ServerState for an
  * unchanged server, so health and in-flight counts survive it. When only its weight or `down`
- * changed, a new state object is made (those fields are read-only) that keeps the health.
+ * changed, a new state object is made (those fields are read-only, and the old table's balancers
+ * still hold the old object) that starts with the old availability; the gateway then moves the
+ * server's health record (gateway/health.ts HealthMonitor.sync) and /status count to it.
  */
 export function defaultServerStore(): ServerStateStore {
   const known = new Map<string, ServerState>();

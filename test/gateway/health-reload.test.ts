@@ -66,6 +66,76 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 5000): Pro
   }
 }
 
+test('a reload that changes a failing server\'s weight keeps it out and keeps its request count', async () => {
+  const main = await startUpstream('main');
+  cleanup.push(() => main.close());
+  const w1 = await controlled('w1');
+  const w2 = await controlled('w2');
+  const doc = (weight: number): Record<string, unknown> => ({
+    upstreams: {
+      main: { servers: [{ name: 'main', url: main.url }], health_check: { enabled: false } },
+      work: {
+        servers: [{ name: 'w1', url: w1.url }, { name: 'w2', url: w2.url, weight }],
+        health_check: { interval: 100, timeout: 1000, rise: 1, fall: 1 },
+        passive_health: { enabled: false },
+      },
+    },
+    routes: [{ name: 'work', match: { paths: ['^/work$'] }, upstream: 'work' }],
+  });
+  const gw = await startGateway(doc(1));
+  cleanup.push(() => gw.close());
+  for (let i = 0; i < 4; i++) assert.equal((await request(gw.port, '/work')).status, 200);
+  const before = (await servers(gw, 'work')).get('w2')!.requests;
+  assert.equal(before, 2, 'round robin sent two of four requests to w2');
+  w2.healthStatus = 503;
+  await until('w2 unavailable', async () => !(await servers(gw, 'work')).get('w2')!.available);
+  writeRoutes(routesDoc(doc(2)), gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  const after = (await servers(gw, 'work')).get('w2')!;
+  assert.equal(after.weight, 2, 'the reload applied');
+  assert.equal(after.available, false, 'w2 still fails its checks: the reload must not admit it');
+  assert.equal(after.requests, before, '/status keeps counting the same server');
+  const hitsBefore = w2.hits;
+  for (let i = 0; i < 6; i++) assert.equal((await request(gw.port, '/work')).headers['x-upstream'], 'w1');
+  assert.equal(w2.hits, hitsBefore, 'no request reached the failing server');
+  w2.healthStatus = 200;
+  await until('w2 re-admitted', async () => (await servers(gw, 'work')).get('w2')!.available);
+});
+
+test('a reload that changes an ejected server\'s weight keeps the passive ejection', async () => {
+  const main = await startUpstream('main');
+  cleanup.push(() => main.close());
+  const w1 = await controlled('w1');
+  const w2 = await controlled('w2');
+  const doc = (weight: number): Record<string, unknown> => ({
+    upstreams: {
+      main: { servers: [{ name: 'main', url: main.url }], health_check: { enabled: false } },
+      work: {
+        servers: [{ name: 'w1', url: w1.url }, { name: 'w2', url: w2.url, weight }],
+        health_check: { enabled: false },
+        passive_health: { failures: 1, window: '10s', eject_for: '30s' },
+      },
+    },
+    routes: [{ name: 'work', match: { paths: ['^/work$'] }, upstream: 'work' }],
+  });
+  const gw = await startGateway(doc(1));
+  cleanup.push(() => gw.close());
+  w2.answer = 500;
+  for (let i = 0; i < 2; i++) await request(gw.port, '/work');
+  const ejected = (await servers(gw, 'work')).get('w2')!;
+  assert.equal(ejected.available, false);
+  assert.notEqual(ejected.ejected_until, null, 'w2 was ejected after its 500');
+  writeRoutes(routesDoc(doc(3)), gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  const after = (await servers(gw, 'work')).get('w2')!;
+  assert.equal(after.weight, 3);
+  assert.equal(after.available, false, 'still ejected after the reload');
+  assert.equal(after.ejected_until, ejected.ejected_until, 'same ejection deadline');
+  const hitsBefore = w2.hits;
+  for (let i = 0; i < 6; i++) await request(gw.port, '/work');
+  assert.equal(w2.hits, hitsBefore, 'no request reached the ejected server');
+});
+
 test('passive ejection never ejects the last server that can be picked (a `down: true` peer does not count)', async () => {
   const main = await startUpstream('main');
   cleanup.push(() => main.close());
@@ -93,7 +163,6 @@ test('passive ejection never ejects the last server that can be picked (a `down:
   assert.equal(w1s.ejected_until, null);
   assert.equal(w1s.available, true);
 });
-
 
 test('reloads that land while a health probe is in flight do not add check loops', async () => {
   const main = await startUpstream('main');
