@@ -152,8 +152,11 @@ function pythonTruthy(v: unknown): boolean {
 function toListener(item: Raw, file: string, line: number): HttpListener | null {
   const resources = resourceNames(item);
   if (typeof item.path === 'string' && item.path !== '') {
-    // Synapse's UnixListenerConfig sets x_forwarded whatever the file says (config manual, `listeners`).
-    return { url: `unix:${item.path}`, resources, bindAddresses: [], unixPath: item.path, xForwarded: true, file, line };
+    // x_forwarded defaults to true on a unix socket, the only way Synapse gets a client address
+    // there (synapse/config/server.py: listener.get("x_forwarded", True if socket_path else False));
+    // an explicit value, false included, is used as written.
+    const xForwarded = 'x_forwarded' in item ? pythonTruthy(item.x_forwarded) : true;
+    return { url: `unix:${item.path}`, resources, bindAddresses: [], unixPath: item.path, xForwarded, file, line };
   }
   const port = typeof item.port === 'number' ? item.port : Number(item.port);
   if (!Number.isInteger(port) || port <= 0) return null;

@@ -18,7 +18,7 @@ export interface HttpListener {
   readonly unixPath?: string;
   /** `tls: true`: Synapse serves HTTPS here, which the gateway cannot use. */
   readonly tls?: boolean;
-  /** `x_forwarded` as Synapse reads it: true when set truthy, and always for a unix socket. */
+  /** `x_forwarded` as Synapse reads it: true when set truthy; a unix socket defaults to true when it does not set it. */
   readonly xForwarded: boolean;
   /** Where the listener is declared, for warnings. */
   readonly file: string;

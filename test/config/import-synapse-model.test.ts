@@ -346,7 +346,7 @@ describe('instance_map', () => {
 });
 
 describe('x_forwarded', () => {
-  test('a routed listener without x_forwarded: true is flagged at its line; unix sockets (always x_forwarded) and unrouted listeners are not', () => {
+  test('a routed listener without x_forwarded: true is flagged at its line; unix sockets (x_forwarded by default) and unrouted listeners are not', () => {
     const dir = mkdtempSync(join(tmpdir(), 'import-synapse-xff-'));
     try {
       writeFileSync(join(dir, 'homeserver.yaml'), [
@@ -375,6 +375,23 @@ describe('x_forwarded', () => {
       assert.deepEqual(xff.map((w) => `${w.file!.split('/').at(-1)}:${w.line}`), ['plain1.yaml:4']);
       assert.match(xff[0]!.message, /plain1's listener http:\/\/127\.0\.0\.1:8083 .*x_forwarded: true/);
       assert.ok(plan.upstreams.some((u) => u.servers.some((s) => s.name === 'plain1')), 'the worker is still routed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('x_forwarded on unix sockets', () => {
+  test('defaults to true on a socket, but an explicit x_forwarded: false is honoured (synapse/config/server.py)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'import-synapse-uxff-'));
+    try {
+      const hs = (xff: string) => {
+        writeFileSync(join(dir, 'homeserver.yaml'), `server_name: example.com\nlisteners:\n  - path: /run/synapse/main.sock\n${xff}    resources: [{names: [client, federation]}]\n`);
+        return importSynapse({ configs: [join(dir, 'homeserver.yaml')], workers: [] }, { listen: GATEWAY_LISTEN }).plan.warnings.filter((w) => w.code === 'no_x_forwarded').map((w) => w.line);
+      };
+      assert.deepEqual(hs(''), []);
+      assert.deepEqual(hs('    x_forwarded: false\n'), [3]);
+      assert.deepEqual(hs('    x_forwarded: off\n'), [3], 'YAML 1.1');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
