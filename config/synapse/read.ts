@@ -65,8 +65,11 @@ function mappingAt(merged: Raw, key: string, where: SharedSettings['where'], exp
   throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${at.file}:${at.line}:${at.column}: ${key}: expected a mapping of ${expected}, got ${kindOf(v)}`);
 }
 
-/** Streams Synapse allows exactly one writer for (synapse/config/workers.py, WorkerConfig.read_config). */
+/** Streams Synapse allows exactly one writer for, neither several nor none (synapse/config/workers.py, WorkerConfig.read_config: `len(...) != 1`). */
 export const SINGLE_WRITER_STREAMS: readonly string[] = Object.freeze(['typing', 'to_device', 'account_data', 'presence', 'push_rules']);
+
+/** Streams that may have several writers but need at least one (Synapse checks `len(...) == 0`). */
+const MULTI_WRITER_STREAMS: readonly string[] = Object.freeze(['events', 'receipts']);
 
 /** The worker-related shared settings (configuration manual, "Workers" section). */
 export function sharedSettings(merged: Raw, sources: readonly YamlSource[]): SharedSettings {
@@ -74,6 +77,15 @@ export function sharedSettings(merged: Raw, sources: readonly YamlSource[]): Sha
   const writers: Record<string, string[]> = {};
   for (const [stream, names] of Object.entries(mappingAt(merged, 'stream_writers', where, 'stream name to writer(s)'))) {
     writers[stream] = strings(names);
+    // As Synapse counts them: a string is one writer, a list its length (null makes Synapse fail too).
+    const count = typeof names === 'string' ? 1 : Array.isArray(names) ? names.length : 0;
+    const none = count === 0 && (SINGLE_WRITER_STREAMS.includes(stream) || MULTI_WRITER_STREAMS.includes(stream));
+    if (none) {
+      const at = where(['stream_writers', stream]);
+      const single = SINGLE_WRITER_STREAMS.includes(stream);
+      throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${at.file}:${at.line}:${at.column}: stream_writers.${stream} names no writer, but ${single ? 'exactly' : 'at least'} one process must write the ${stream} stream: ` +
+        `Synapse refuses to start ("Must ${single ? 'only specify one instance' : 'specify at least one instance'} to handle ...", synapse/config/workers.py); name its writer, or remove the entry to leave it to main`);
+    }
     if (SINGLE_WRITER_STREAMS.includes(stream) && writers[stream].length > 1) {
       const at = where(['stream_writers', stream]);
       throw new SynapseConfigError('SYNAPSE_CONFIG_INVALID', `${at.file}:${at.line}:${at.column}: stream_writers.${stream} names ${writers[stream].length} writers ` +

@@ -327,6 +327,14 @@ describe('config errors', () => {
         new RegExp(`homeserver\\.yaml:8:${stream.length + 5}: stream_writers\\.${stream} names 2 writers \\(w1, w2\\), but only one process may write`).test(e.message), stream);
     }
     assert.doesNotThrow(readConfigs({ 'homeserver.yaml': `${base}  receipts: [w1, w2]\n  events: [w1, w2]\n  typing: w1\n` }), 'receipts and events may have several writers');
+    for (const stream of ['typing', 'presence']) {
+      assert.throws(readConfigs({ 'homeserver.yaml': `${base}  ${stream}: []\n` }), (e: unknown) => e instanceof SynapseConfigError &&
+        new RegExp(`homeserver\\.yaml:7:${stream.length + 5}: stream_writers\\.${stream} names no writer, but exactly one process must write`).test(e.message), `${stream}: []`);
+    }
+    for (const stream of ['events', 'receipts']) {
+      assert.throws(readConfigs({ 'homeserver.yaml': `${base}  ${stream}: []\n` }), (e: unknown) => e instanceof SynapseConfigError &&
+        new RegExp(`stream_writers\\.${stream} names no writer, but at least one process must write`).test(e.message), `${stream}: []`);
+    }
   });
 });
 
