@@ -2,7 +2,8 @@
  * The running gateway: listeners, the current routing generation, upstream pools, health,
  * metrics and logs, reload (issue 3, point 5) and graceful shutdown (point 6). A reload compiles
  * a new table with the same ServerState store, so health survives, and swaps one reference;
- * requests already in flight keep the generation they started with.
+ * requests already in flight keep the generation they started with. It also opens and closes
+ * listeners whose addresses changed (see reload).
  */
 import type { Logger } from 'pino';
 import { loadRoutesFile } from '../config/routes.ts';
@@ -35,6 +36,12 @@ export interface GatewayOptions {
   readonly log?: Logger;
 }
 
+/** One open listener; `config` is replaced when a reload keeps its address. */
+interface ListenerEntry {
+  server: Http1Server;
+  config: ListenerConfig;
+}
+
 /** One gateway process. */
 export class Gateway implements HandlerHost {
   generation: Generation;
@@ -50,7 +57,9 @@ export class Gateway implements HandlerHost {
   draining = false;
   private readonly store: ServerStateStore = defaultServerStore();
   private readonly pools = new Map<string, ConnectionPool>();
-  private readonly listeners: { server: Http1Server; config: ListenerConfig }[] = [];
+  private readonly listeners: ListenerEntry[] = [];
+  /** Listeners a reload removed: closed to new connections, their open ones still draining. */
+  private readonly retired: Http1Server[] = [];
 
   constructor(options: GatewayOptions) {
     this.options = options;
@@ -173,41 +182,108 @@ export class Gateway implements HandlerHost {
     }
   }
 
-  /** Re-reads routes.yaml; on any error the current table stays (issue 3, point 5). */
-  reload(): boolean {
+  /**
+   * Re-reads routes.yaml; on any error the current table and listeners stay (issue 3, point 5).
+   * Listener changes apply like nginx's: a listener whose address is new is opened before the
+   * swap (if one cannot be bound the reload is rejected), one whose address is gone stops
+   * accepting after the swap and its connections drain (busy ones close after their response),
+   * and one whose address stays keeps its socket and takes its new name and kind. Reloads run
+   * one at a time.
+   */
+  reload(): Promise<boolean> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run;
+    return run;
+  }
+
+  private reloading: Promise<unknown> = Promise.resolve();
+
+  private async reloadNow(): Promise<boolean> {
+    let opened: ListenerEntry[] = [];
     try {
+      if (this.draining) throw new Error('shutting down');
       const loaded = loadRoutesFile(this.options.routesFile);
       for (const w of loaded.warnings) this.log.warn(formatIssue(w));
+      const plan = this.planListeners(loaded.config.listeners);
+      opened = await this.openListeners(plan.open);
       const before = [...this.allServers()];
       this.generation = this.compile(loaded.config);
       this.carryCounters(before);
       this.health.sync(this.generation.table.upstreams);
+      for (const [entry, config] of plan.keep) entry.config = config;
+      for (const entry of plan.close) {
+        entry.server.close();
+        this.retired.push(entry.server);
+        this.log.info({ listener: entry.config.name, kind: entry.config.kind, address: entry.server.server.address() }, 'listener closed (reload)');
+      }
+      this.listeners.splice(0, this.listeners.length, ...plan.keep.map(([e]) => e), ...opened);
       this.reloads.ok++;
       this.reloads.last = { at: Date.now(), ok: true, errors: [] };
       this.metrics.reload('ok');
-      this.log.info({ routes: loaded.config.routes.length }, 'routes reloaded');
+      this.log.info({ routes: loaded.config.routes.length, listeners_opened: opened.length, listeners_closed: plan.close.length }, 'routes reloaded');
       return true;
     } catch (err) {
-      const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [String(err)];
+      for (const entry of opened) entry.server.close(); // nothing was routed to them yet
+      const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [err instanceof Error ? err.message : String(err)];
       this.reloads.rejected++;
       this.reloads.last = { at: Date.now(), ok: false, errors };
       this.metrics.reload('rejected');
-      this.log.error({ errors }, 'reload rejected; keeping the current routes');
+      this.log.error({ errors }, 'reload rejected; keeping the current routes and listeners');
       return false;
     }
   }
 
+  /**
+   * Matches the new listeners with the open ones by address (host and port as written; a port-0
+   * listener, bound to some free port, matches only the one of the same name).
+   */
+  private planListeners(wanted: readonly ListenerConfig[]): { keep: [ListenerEntry, ListenerConfig][]; open: ListenerConfig[]; close: ListenerEntry[] } {
+    const free = new Set(this.listeners);
+    const keep: [ListenerEntry, ListenerConfig][] = [];
+    const open: ListenerConfig[] = [];
+    for (const l of wanted) {
+      const same = [...free].find((e) => e.config.host === l.host && e.config.port === l.port && (l.port !== 0 || e.config.name === l.name));
+      if (same === undefined) open.push(l);
+      else {
+        free.delete(same);
+        keep.push([same, l]);
+      }
+    }
+    return { keep, open, close: [...free] };
+  }
+
+  /** Opens `configs`; if one fails, closes those opened and throws which one failed and why. */
+  private async openListeners(configs: readonly ListenerConfig[]): Promise<ListenerEntry[]> {
+    const opened: ListenerEntry[] = [];
+    for (const l of configs) {
+      try {
+        opened.push(await this.openListener(l));
+      } catch (err) {
+        for (const e of opened) e.server.close();
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        throw new Error(`listener '${l.name}' (${l.host}:${l.port}) cannot be opened: ${code}` +
+          (code === 'EADDRINUSE' ? ' (moving a listener onto an address another process or an old listener holds needs a restart)' : ''));
+      }
+    }
+    return opened;
+  }
+
+  private async openListener(l: ListenerConfig): Promise<ListenerEntry> {
+    // The listener's head limit is read per connection, so a reload that changes it applies to new requests.
+    const gen = (): Generation => this.generation;
+    const limits = { get maxHeader() { return gen().maxHeader; }, get wanted() { return gen().wanted; }, headersTimeout: HEADERS_TIMEOUT_MS };
+    const entry = { config: l } as ListenerEntry;
+    // The kind is read per request: a reload may change it on a listener that stays open.
+    const server = new Http1Server(limits, (req, res) => this.dispatch(req, res, entry.config.kind));
+    await server.listen(l.port, l.host);
+    entry.server = server;
+    this.log.info({ listener: l.name, kind: l.kind, address: server.server.address() }, 'listening');
+    return entry;
+  }
+
   /** Opens every listener of the routes file. */
   async listen(): Promise<void> {
-    for (const l of this.config.listeners) {
-      // The listener's head limit is read per connection, so a reload that changes it applies to new requests.
-      const gen = (): Generation => this.generation;
-      const limits = { get maxHeader() { return gen().maxHeader; }, get wanted() { return gen().wanted; }, headersTimeout: HEADERS_TIMEOUT_MS };
-      const server = new Http1Server(limits, (req, res) => this.dispatch(req, res, l.kind));
-      await server.listen(l.port, l.host);
-      this.listeners.push({ server, config: l });
-      this.log.info({ listener: l.name, kind: l.kind, address: server.server.address() }, 'listening');
-    }
+    for (const l of this.config.listeners) this.listeners.push(await this.openListener(l));
   }
 
   private dispatch(req: ClientRequest, res: ClientResponse, kind: 'public' | 'admin'): void {
@@ -236,6 +312,7 @@ export class Gateway implements HandlerHost {
       this.drained = () => { clearTimeout(timer); resolve('drained'); };
     });
     for (const { server } of this.listeners) server.closeAll();
+    for (const server of this.retired) server.closeAll();
     this.health.stop();
     for (const pool of this.pools.values()) pool.closeIdle();
     this.accessLog.flush();
