@@ -89,9 +89,14 @@ export function serverName(workerName: string): string {
   return workerName.replace(/[^A-Za-z0-9_.:-]/g, '_');
 }
 
-/** `url` with its host replaced by --upstream-host (TCP URLs only; unix: sockets keep their path). */
+/**
+ * `url` with its host replaced by --upstream-host (TCP URLs only; unix: sockets keep their path).
+ * An IPv6 literal gets brackets (`::1` becomes `[::1]`), as a URL needs them before `:port`.
+ */
 export function withHost(url: string, host: string | undefined): string {
-  return host === undefined ? url : url.replace(/^(https?:\/\/)[^/]*?(:\d+)$/, `$1${host}$2`);
+  if (host === undefined) return url;
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return url.replace(/^(https?:\/\/)[^/]*?(:\d+)$/, (_m, scheme: string, port: string) => `${scheme}${h}${port}`);
 }
 
 /** Entries of `group` in this release ([] when it has none). */

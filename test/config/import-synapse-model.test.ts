@@ -14,6 +14,7 @@ import { readDeployment } from '../../config/synapse/read.ts';
 import { dockerTypesInName, inferRoles, isGeneric, parseRoleOverrides } from '../../config/synapse/roles.ts';
 import { SynapseConfigError } from '../../config/synapse/types.ts';
 import { importSynapse } from '../../config/synapse/index.ts';
+import { withHost } from '../../config/synapse/model.ts';
 import { fixture, FIXTURES, GATEWAY_LISTEN, importFixture, SAMPLES } from './fixtures/synapse/helpers.ts';
 
 describe('role inference', () => {
@@ -230,6 +231,16 @@ describe('--upstream-host', () => {
     const urls = [...imp.table.upstreams.values()].flatMap((u) => u.servers.map((s) => `${u.name}:${s.url}`));
     assert.ok(urls.includes('writer_generic1:http://localhost:8083'), urls.join(' '));
     assert.deepEqual(urls.filter((u) => !u.includes('//localhost:')), []);
+  });
+});
+
+describe('--upstream-host IPv6', () => {
+  test('an IPv6 literal is bracketed in server URLs', () => {
+    const imp = importFixture('upstream-host', '1.92', [], { upstreamHost: '::1' });
+    const urls = [...imp.table.upstreams.values()].flatMap((u) => u.servers.map((s) => s.url)).filter((u) => u.startsWith('http'));
+    assert.ok(urls.length > 0);
+    assert.deepEqual(urls.filter((u) => !/^http:\/\/\[::1\]:\d+$/.test(u)), []);
+    assert.equal(withHost('http://127.0.0.1:8008', '[fd00::5]'), 'http://[fd00::5]:8008');
   });
 });
 
