@@ -107,6 +107,7 @@ export function sharedSettings(merged: Raw, sources: readonly YamlSource[]): Sha
     updateUserDirectoryFromWorker: optString(merged.update_user_directory_from_worker),
     notifyAppservicesFromWorker: optString(merged.notify_appservices_from_worker),
     enableMediaRepo: merged.enable_media_repo !== false,
+    keys: new Set(Object.keys(merged)),
     files: sources.map((s) => s.file),
     where,
   };

@@ -34,19 +34,29 @@ export interface StreamPlan {
   readonly byWriters: Map<string, string>;
 }
 
-/** Warns for every stream writer missing from instance_map, and for main missing when there are workers. */
+/** file and line of a path of the shared config (the file that sets its top-level key). */
+function at(dep: Deployment, path: readonly (string | number)[]): { file: string; line: number } {
+  const w = dep.shared.where(path);
+  return { file: w.file, line: w.line };
+}
+
+/**
+ * Warns for every stream writer missing from instance_map (at the stream_writers entry naming it
+ * first), and for main missing when there are workers (at instance_map when it is set).
+ */
 export function checkInstanceMap(dep: Deployment, warnings: ImportWarning[]): void {
-  const writers = new Set(Object.values(dep.shared.streamWriters).flat());
-  const file = dep.shared.files[0];
-  for (const w of writers) {
+  const writers = new Map<string, string>();
+  for (const [stream, names] of Object.entries(dep.shared.streamWriters)) for (const n of names) if (!writers.has(n)) writers.set(n, stream);
+  for (const [w, stream] of writers) {
     if (w === 'main' || w in dep.shared.instanceMap) continue;
-    warnings.push({ code: 'writer_not_in_instance_map', file,
+    warnings.push({ code: 'writer_not_in_instance_map', ...at(dep, ['stream_writers', stream]),
       message: `stream writer '${w}' is not in instance_map: other processes cannot reach it over HTTP replication (workers.md "Stream writers")` });
   }
   // Every worker reaches main through instance_map.main (synapse/config/workers.py): without it a
   // worker refuses to start, whether or not any worker writes a stream.
   if (dep.workers.length > 0 && !('main' in dep.shared.instanceMap)) {
-    warnings.push({ code: 'main_not_in_instance_map', file, message: "instance_map has no 'main' entry: since Synapse 1.84 every worker needs it to reach the main process and refuses to start without it" });
+    const where = dep.shared.keys.has('instance_map') ? at(dep, ['instance_map']) : { file: dep.shared.files[0] };
+    warnings.push({ code: 'main_not_in_instance_map', ...where, message: "instance_map has no 'main' entry: since Synapse 1.84 every worker needs it to reach the main process and refuses to start without it" });
   }
 }
 
@@ -56,7 +66,7 @@ function resolveWriters(dep: Deployment, stream: string, names: readonly string[
     // Instance names (worker_name, else worker_app): two workers may share one (read.ts warns).
     const ps = [dep.main, ...dep.workers].filter((p) => p.instanceName === n);
     if (ps.length > 0) out.push(...ps.filter((p) => !out.includes(p)));
-    else warnings.push({ code: 'unknown_writer', file: dep.shared.files[0], message: `stream_writers.${stream} names '${n}', but no worker file has that worker_name` });
+    else warnings.push({ code: 'unknown_writer', ...at(dep, ['stream_writers', stream]), message: `stream_writers.${stream} names '${n}', but no worker file has that worker_name` });
   }
   return out;
 }
@@ -74,7 +84,7 @@ export function planStreams(dep: Deployment, cat: Catalogue, warnings: ImportWar
     if (NO_ENDPOINT_STREAMS.has(stream) || names.length === 0) continue;
     const group = STREAM_GROUPS[stream];
     if (group === undefined) {
-      warnings.push({ code: 'unknown_stream', file: dep.shared.files[0], message: `stream_writers.${stream}: no endpoint group is known for this stream; its endpoints stay on main` });
+      warnings.push({ code: 'unknown_stream', ...at(dep, ['stream_writers', stream]), message: `stream_writers.${stream}: no endpoint group is known for this stream; its endpoints stay on main` });
       continue;
     }
     if (names.every((n) => n === 'main')) continue;

@@ -127,6 +127,8 @@ export interface SharedSettings {
   readonly updateUserDirectoryFromWorker?: string;
   readonly notifyAppservicesFromWorker?: string;
   readonly enableMediaRepo: boolean;
+  /** Top-level keys the merged shared config sets. */
+  readonly keys: ReadonlySet<string>;
   /** Shared config files, in the order given. */
   readonly files: readonly string[];
   /** file:line:column of a path in the merged shared config (in the last file that sets its top-level key). */

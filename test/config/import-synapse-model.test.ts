@@ -358,6 +358,10 @@ describe('instance_map', () => {
       const codes = (workers: string[]) => importSynapse({ configs: [join(dir, 'homeserver.yaml')], workers }, { listen: GATEWAY_LISTEN }).plan.warnings.map((w) => w.code);
       assert.deepEqual(codes([join(dir, 'w1.yaml')]), ['main_not_in_instance_map']);
       assert.deepEqual(codes([]), [], 'a lone main process needs no instance_map');
+      writeFileSync(join(dir, 'extra.yaml'), '# extra\ninstance_map:\n  w1: {host: 127.0.0.1, port: 9101}\nstream_writers:\n  events: [main]\n  typing: w2\n');
+      const at = importSynapse({ configs: [join(dir, 'homeserver.yaml'), join(dir, 'extra.yaml')], workers: [join(dir, 'w1.yaml')] }, { listen: GATEWAY_LISTEN }).plan.warnings
+        .filter((w) => w.code.endsWith('_in_instance_map')).map((w) => `${w.code} ${w.file!.split('/').at(-1)}:${w.line}`);
+      assert.deepEqual(at, ['writer_not_in_instance_map extra.yaml:6', 'main_not_in_instance_map extra.yaml:3']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
