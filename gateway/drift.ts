@@ -8,7 +8,10 @@
 /** Error bodies larger than this are not worth parsing: such an answer is not M_UNRECOGNIZED. */
 const MAX_ERROR_BODY = 64 * 1024;
 
-/** A 404/405 answer held back until its body shows whether it is M_UNRECOGNIZED. */
+/**
+ * A 404/405 answer held back until its body shows whether it is M_UNRECOGNIZED: at most
+ * MAX_ERROR_BODY bytes; a longer (or endless) body stops the holding and streams through.
+ */
 export class DriftBuffer {
   readonly status: number;
   readonly headers: string[];
@@ -20,9 +23,16 @@ export class DriftBuffer {
     this.headers = headers;
   }
 
-  add(chunk: Buffer): void {
+  /**
+   * Keeps a copy of `chunk` (a slice of a shared read buffer) while the body stays within
+   * MAX_ERROR_BODY; false, keeping nothing, when it would pass it: such an answer is not
+   * M_UNRECOGNIZED and is streamed to the client instead of being held (proxy.ts).
+   */
+  add(chunk: Buffer): boolean {
+    if (this.size + chunk.length > MAX_ERROR_BODY) return false;
     this.size += chunk.length;
-    this.chunks.push(chunk);
+    this.chunks.push(Buffer.from(chunk));
+    return true;
   }
 }
 

@@ -156,12 +156,16 @@ export class Exchange implements ConnectionUser {
 
   /**
    * A body slice of the connection's shared read buffer, valid during this read only: the drift
-   * buffer copies it, and the client response copies what it writes. The first chunk of a read
-   * is held until the read is parsed, so a response that arrives whole leaves through one
-   * `res.end(body)`: one socket write with the head.
+   * buffer copies it, and the client response copies what it writes. A held 404/405 whose body
+   * passes the drift limit is not M_UNRECOGNIZED: what was held goes out and the rest streams
+   * (spillDrift). The first chunk of a read is held until the read is parsed, so a response that
+   * arrives whole leaves through one `res.end(body)`: one socket write with the head.
    */
   onBody(chunk: Buffer): void {
-    if (this.phase === 'buffering') return this.drift!.add(Buffer.from(chunk));
+    if (this.phase === 'buffering') {
+      if (this.drift!.add(chunk)) return;
+      this.spillDrift();
+    }
     if (this.phase !== 'streaming') return;
     this.bytesOut += chunk.length;
     if (chunk.length >= 16384) noteStreamed(chunk.length);
@@ -344,6 +348,22 @@ export class Exchange implements ConnectionUser {
   private shouldCheckDrift(status: number): boolean {
     return (status === 404 || status === 405) && this.ctx.driftReplay && !this.replayed
       && this.upstream !== this.ctx.defaultUpstream && this.body.replayable && this.runtime.name !== 'default';
+  }
+
+  /**
+   * The held 404/405 grew past the drift limit (DriftBuffer.add), so it is no M_UNRECOGNIZED
+   * error: it goes to the client as it is, without a replay. The head and the held body are
+   * written now (with backpressure, as any streamed body) and the exchange streams from here on.
+   */
+  private spillDrift(): void {
+    const buffered = this.drift!;
+    this.drift = null;
+    this.phase = 'streaming';
+    this.status = buffered.status;
+    this.writeHead(buffered.status, filterResponseHeaders(buffered.headers));
+    if (this.phase !== 'streaming') return; // writeHead refused the head and failed the exchange
+    this.bytesOut += buffered.size;
+    for (const c of buffered.chunks) this.write(c);
   }
 
   private finishDrift(): void {
