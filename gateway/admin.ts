@@ -2,13 +2,14 @@
  * The gateway's own endpoints on the admin listener (issue 3, point 8): `/metrics` (Prometheus
  * text), `/status` (JSON: pools, servers, health, request counts, reloads) and `/status.html` (a
  * self-contained page rendering /status). Every other path on the admin listener is proxied like
- * a public request, with the admin listener's rules (routing/security.ts).
+ * a public request, with the admin listener's rules (routing/security.ts). Under `--workers N`
+ * both /metrics and /status cover every worker (gateway/cluster-metrics.ts), whichever answers.
  */
 import type { ClientRequest, ClientResponse } from './client-message.ts';
 import type { ServerState } from '../routing/types.ts';
 import type { Gateway } from './server.ts';
 import { STATUS_HTML } from './status-page.ts';
-import { clusterMetricsText, inCluster } from './cluster-metrics.ts';
+import { clusterMetricsText, clusterStatus, inCluster } from './cluster-metrics.ts';
 
 /** One server as /status shows it. */
 export interface ServerStatus {
@@ -24,9 +25,27 @@ export interface ServerStatus {
   connections: { open: number; idle: number };
 }
 
-/** The /status document. */
-export interface StatusDocument {
+/** One worker process in a cluster-wide /status. */
+export interface WorkerStatus {
   pid: number;
+  uptime_s: number;
+  rss_bytes: number;
+  in_flight: number;
+  requests_total: number;
+  draining: boolean;
+  reloads: { ok: number; rejected: number };
+}
+
+/**
+ * The /status document. Under `--workers N` the counts, in-flight numbers, connections and memory
+ * are sums over `workers`, a server is available only when every worker sees it so, and `pid`,
+ * `memory`, routes and policies are those of the worker that answered.
+ */
+export interface StatusDocument {
+  /** The process that answered. */
+  pid: number;
+  /** Every worker (only under `--workers N`). */
+  workers?: WorkerStatus[];
   uptime_s: number;
   rss_bytes: number;
   memory: NodeJS.MemoryUsage;
@@ -60,6 +79,62 @@ export function statusDocument(gw: Gateway): StatusDocument {
   };
 }
 
+/** Latest of two timestamped values (null-safe). */
+function latest<T extends { at: number }>(a: T | null, b: T | null): T | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return b.at > a.at ? b : a;
+}
+
+/** Folds every worker's document into one; `own` (the answering worker's) gives the shape. */
+export function mergeStatus(own: StatusDocument, docs: readonly StatusDocument[]): StatusDocument {
+  const all = docs.some((d) => d.pid === own.pid) ? docs : [own, ...docs];
+  const sum = (f: (d: StatusDocument) => number): number => all.reduce((n, d) => n + f(d), 0);
+  const servers = new Map<string, ServerStatus[]>();
+  for (const d of all) for (const u of d.upstreams) for (const s of u.servers) {
+    const key = JSON.stringify([u.name, s.name, s.url]);
+    servers.set(key, [...(servers.get(key) ?? []), s]);
+  }
+  let last: StatusDocument['reloads']['last'] = null;
+  for (const d of all) last = latest(last, d.reloads.last);
+  return {
+    ...own,
+    workers: all.map((d) => ({ pid: d.pid, uptime_s: d.uptime_s, rss_bytes: d.rss_bytes, in_flight: d.in_flight, requests_total: d.requests_total,
+      draining: d.draining, reloads: { ok: d.reloads.ok, rejected: d.reloads.rejected } })).sort((a, b) => a.pid - b.pid),
+    uptime_s: Math.max(...all.map((d) => d.uptime_s)),
+    rss_bytes: sum((d) => d.rss_bytes),
+    in_flight: sum((d) => d.in_flight),
+    requests_total: sum((d) => d.requests_total),
+    draining: all.some((d) => d.draining),
+    reloads: { ok: sum((d) => d.reloads.ok), rejected: sum((d) => d.reloads.rejected), last },
+    upstreams: own.upstreams.map((u) => ({
+      ...u,
+      servers: u.servers.map((s) => {
+        const each = servers.get(JSON.stringify([u.name, s.name, s.url])) ?? [s];
+        const ejected = each.map((x) => x.ejected_until).filter((x): x is number => x !== null);
+        let check: ServerStatus['last_check'] = null;
+        for (const x of each) check = latest(check, x.last_check);
+        return {
+          ...s,
+          available: each.every((x) => x.available),
+          inflight: each.reduce((n, x) => n + x.inflight, 0),
+          requests: each.reduce((n, x) => n + x.requests, 0),
+          ejected_until: ejected.length === 0 ? null : Math.max(...ejected),
+          last_check: check,
+          connections: { open: each.reduce((n, x) => n + x.connections.open, 0), idle: each.reduce((n, x) => n + x.connections.idle, 0) },
+        };
+      }),
+    })),
+  };
+}
+
+/** /status: this process's document, or under `--workers N` the merge of every worker's. */
+async function statusText(gw: Gateway): Promise<string> {
+  const own = statusDocument(gw);
+  if (!inCluster()) return JSON.stringify(own);
+  return JSON.stringify(mergeStatus(own, (await clusterStatus()) as StatusDocument[]));
+}
+
 function send(res: ClientResponse, status: number, type: string, body: string): void {
   res.writeHead(status, ['Content-Type', type, 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store']);
   res.end(body);
@@ -74,7 +149,7 @@ export function handleAdmin(gw: Gateway, req: ClientRequest, res: ClientResponse
       (inCluster() ? clusterMetricsText() : gw.metrics.text()).then((text) => send(res, 200, gw.metrics.registry.contentType, text), (err: unknown) => send(res, 500, 'text/plain', String(err)));
       return true;
     case '/status':
-      send(res, 200, 'application/json', JSON.stringify(statusDocument(gw)));
+      statusText(gw).then((text) => send(res, 200, 'application/json', text), (err: unknown) => send(res, 500, 'text/plain', String(err)));
       return true;
     case '/status.html':
       send(res, 200, 'text/html; charset=utf-8', STATUS_HTML);

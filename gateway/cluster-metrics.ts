@@ -1,9 +1,11 @@
 /**
- * `/metrics` under `--workers N` (issue 3, points 8 and 9): a scrape reaches whichever worker
- * accepted the connection, so that worker asks the primary, which gathers every worker's
- * registry over the cluster IPC channel (prom-client's AggregatorRegistry) and answers with the
- * sums: counters and histograms add up across processes; server availability is the minimum
- * (a server counts as available only when every worker sees it so).
+ * `/metrics` and `/status` under `--workers N` (issue 3, points 8 and 9): a scrape reaches
+ * whichever worker accepted the connection, so that worker asks the primary, which gathers every
+ * worker's registry over the cluster IPC channel (prom-client's AggregatorRegistry) and answers
+ * with the sums: counters and histograms add up across processes; server availability is the
+ * minimum (a server counts as available only when every worker sees it so). `/status` goes the
+ * same way: the primary collects every worker's document and the asking worker merges them
+ * (gateway/admin.ts mergeStatus).
  */
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
@@ -41,8 +43,9 @@ export function clusterMetricsText(timeoutMs = 5000): Promise<string> {
   });
 }
 
-/** In the primary: serve workers' requests for the aggregated metrics. */
+/** In the primary: serve workers' requests for the aggregated metrics and status documents. */
 export function servePrimaryMetrics(): void {
+  servePrimaryStatus();
   const aggregator = new AggregatorRegistry();
   cluster.on('message', (worker, m: MetricsMessage) => {
     if (m?.type !== REQUEST) return;
@@ -56,4 +59,58 @@ export function servePrimaryMetrics(): void {
 /** True when this process is a cluster worker (metrics must be aggregated). */
 export function inCluster(): boolean {
   return cluster.isWorker;
+}
+
+const STATUS = 'switchyard:status';
+const STATUS_REPLY = 'switchyard:status-reply';
+const STATUS_COLLECT = 'switchyard:status-collect';
+const STATUS_PART = 'switchyard:status-part';
+
+interface StatusMessage { type: string; id: number; doc?: unknown; docs?: unknown[] }
+
+const pendingStatus = new Map<number, (docs: unknown[]) => void>();
+
+/** In a worker: answer the primary's collection with `doc()`, and route replies to clusterStatus. */
+export function setupWorkerStatus(doc: () => unknown): void {
+  process.on('message', (m: StatusMessage) => {
+    if (m?.type === STATUS_COLLECT) process.send?.({ type: STATUS_PART, id: m.id, doc: doc() });
+    else if (m?.type === STATUS_REPLY) {
+      pendingStatus.get(m.id)?.(m.docs ?? []);
+      pendingStatus.delete(m.id);
+    }
+  });
+}
+
+/** In a worker: every worker's /status document (this one's included), via the primary. */
+export function clusterStatus(timeoutMs = 5000): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    const timer = setTimeout(() => { pendingStatus.delete(id); reject(new Error('the primary did not answer')); }, timeoutMs);
+    pendingStatus.set(id, (docs) => { clearTimeout(timer); resolve(docs); });
+    process.send?.({ type: STATUS, id });
+  });
+}
+
+/** In the primary: on a worker's request, collect every live worker's document (1 s at most) and send them back. */
+function servePrimaryStatus(collectMs = 1000): void {
+  let nextCollect = 0;
+  const collecting = new Map<number, (doc: unknown) => void>();
+  cluster.on('message', (worker, m: StatusMessage) => {
+    if (m?.type === STATUS_PART) return void collecting.get(m.id)?.(m.doc);
+    if (m?.type !== STATUS) return;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is NonNullable<typeof w> => w !== undefined && w.isConnected());
+    const id = nextCollect++;
+    const docs: unknown[] = [];
+    const done = (): void => {
+      clearTimeout(timer);
+      collecting.delete(id);
+      if (worker.isConnected()) worker.send({ type: STATUS_REPLY, id: m.id, docs });
+    };
+    const timer = setTimeout(done, collectMs); // a busy or dying worker must not hold /status
+    collecting.set(id, (doc) => {
+      docs.push(doc);
+      if (docs.length === workers.length) done();
+    });
+    for (const w of workers) w.send({ type: STATUS_COLLECT, id });
+  });
 }

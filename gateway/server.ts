@@ -5,6 +5,7 @@
  * requests already in flight keep the generation they started with. It also opens and closes
  * listeners whose addresses changed (see reload).
  */
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { loadRoutesFile } from '../config/routes.ts';
 import { ConfigError, formatIssue } from '../config/errors.ts';
@@ -22,7 +23,8 @@ import type { ClientRequest, ClientResponse } from './client-message.ts';
 import { Http1Server } from './http1-server.ts';
 import { keptRequestHeaders } from './headers.ts';
 import { RuntimeIndex, type RouteRuntime } from './route-runtime.ts';
-import { handleAdmin } from './admin.ts';
+import { handleAdmin, statusDocument } from './admin.ts';
+import { setupWorkerStatus } from './cluster-metrics.ts';
 
 /** Longest wait for a whole request head, and for the next request on an idle keep-alive connection. */
 const HEADERS_TIMEOUT_MS = 60_000;
@@ -72,6 +74,7 @@ export class Gateway implements HandlerHost {
     for (const w of loaded.warnings) this.log.warn(formatIssue(w));
     this.generation = this.compile(loaded.config);
     this.health.sync(this.generation.table.upstreams);
+    if (cluster.isWorker) setupWorkerStatus(() => statusDocument(this));
   }
 
   get config(): RoutesConfig {

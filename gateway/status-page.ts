@@ -2,7 +2,9 @@
  * `/status.html` (issue 3, point 8): one self-contained page (no external assets, so it works on
  * an isolated admin network) that fetches `/status` every two seconds and renders each upstream
  * pool with its servers, their health, in-flight requests, open connections and request rates
- * (computed from the difference between two polls).
+ * (computed from the difference between two polls). Under `--workers N` /status is already the
+ * sum over every worker, so rates do not jump between processes; a worker restart that lowers a
+ * count shows no rate for that poll.
  */
 export const STATUS_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Switchyard gateway status</title>
@@ -34,11 +36,13 @@ function rate(s, pool, now) {
   const old = previous.doc.upstreams.find((u) => u.name === pool)?.servers.find((x) => x.name === s.name);
   if (!old) return '–';
   const secs = (now - previous.at) / 1000;
-  return secs > 0 ? ((s.requests - old.requests) / secs).toFixed(1) : '–';
+  const diff = s.requests - old.requests;
+  return secs > 0 && diff >= 0 ? (diff / secs).toFixed(1) : '–';
 }
 function render(doc) {
   const now = Date.now();
-  document.getElementById('meta').textContent = 'pid ' + doc.pid + ' · up ' + doc.uptime_s + ' s · ' + doc.in_flight + ' in flight · '
+  const procs = doc.workers ? doc.workers.length + ' workers (pids ' + doc.workers.map((w) => w.pid).join(', ') + ')' : 'pid ' + doc.pid;
+  document.getElementById('meta').textContent = procs + ' · up ' + doc.uptime_s + ' s · ' + doc.in_flight + ' in flight · '
     + doc.requests_total + ' requests · ' + doc.routes + ' routes · reloads ok ' + doc.reloads.ok + ', rejected ' + doc.reloads.rejected
     + (doc.draining ? ' · DRAINING' : '');
   const pools = document.getElementById('pools');
