@@ -51,6 +51,19 @@ test('redactUrl: every spelling of a secret parameter is redacted; the path and 
   assert.equal(redactUrl('/x?access_token=SEC;RET&a=1'), '/x?access_token=<redacted>&a=1');
 });
 
+test('redactUrl peels at most three encoding layers and redacts what still decodes after them (so it stays linear in the URL)', () => {
+  const enc = (s: string, layers: number) => { for (let i = 0; i < layers; i++) s = encodeURIComponent(s); return s; };
+  // Three layers are still read: a loginToken nested three deep is found, a plain value three deep kept.
+  assert.equal(redactUrl(`/x?next=${enc('https://app/?loginToken=SECRETF1', 3)}&a=1`), '/x?next=<redacted>&a=1');
+  assert.equal(redactUrl(`/x?next=${enc('https://app/?q=1', 3)}&a=1`), `/x?next=${enc('https://app/?q=1', 3)}&a=1`);
+  // Deeper than that is redacted unread, value or name: nothing legitimate is encoded that deep.
+  assert.equal(redactUrl(`/x?next=${enc('https://app/?q=1', 5)}&a=1`), '/x?next=<redacted>&a=1');
+  assert.equal(redactUrl(`/x?${enc('%61ccess_token', 4)}=SECRETF2&a=1`), '/x?<redacted>&a=1');
+  // A 16 KiB target of `%2525...41` (each pass peels one `25`): redacted without peeling them all.
+  const deep = `/x?v=%${'25'.repeat(8000)}41&a=1`;
+  assert.equal(redactUrl(deep), '/x?v=<redacted>&a=1');
+});
+
 let worker: Upstream;
 let main: Upstream;
 let gw: ChildGateway;
