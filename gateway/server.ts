@@ -209,14 +209,15 @@ export class Gateway implements HandlerHost {
       for (const w of loaded.warnings) this.log.warn(formatIssue(w));
       const plan = this.planListeners(loaded.config.listeners);
       opened = await this.openListeners(plan.open);
+      // A shutdown that started during the bind has closed the listeners it knew of: these must not stay open.
+      if (this.draining) throw new Error('shutting down');
       const before = [...this.allServers()];
       this.generation = this.compile(loaded.config);
       this.carryCounters(before);
       this.health.sync(this.generation.table.upstreams);
       for (const [entry, config] of plan.keep) entry.config = config;
       for (const entry of plan.close) {
-        entry.server.close();
-        this.retired.push(entry.server);
+        this.retire(entry.server);
         this.log.info({ listener: entry.config.name, kind: entry.config.kind, address: entry.server.server.address() }, 'listener closed (reload)');
       }
       this.listeners.splice(0, this.listeners.length, ...plan.keep.map(([e]) => e), ...opened);
@@ -226,7 +227,7 @@ export class Gateway implements HandlerHost {
       this.log.info({ routes: loaded.config.routes.length, listeners_opened: opened.length, listeners_closed: plan.close.length }, 'routes reloaded');
       return true;
     } catch (err) {
-      for (const entry of opened) entry.server.close(); // nothing was routed to them yet
+      for (const entry of opened) this.retire(entry.server); // the old table's requests may have started on them
       const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [err instanceof Error ? err.message : String(err)];
       this.reloads.rejected++;
       this.reloads.last = { at: Date.now(), ok: false, errors };
@@ -234,6 +235,12 @@ export class Gateway implements HandlerHost {
       this.log.error({ errors }, 'reload rejected; keeping the current routes and listeners');
       return false;
     }
+  }
+
+  /** Stops `server` accepting; its open connections drain (a shutdown's deadline cuts them). */
+  private retire(server: Http1Server): void {
+    this.retired.push(server);
+    server.close();
   }
 
   /**
@@ -262,7 +269,7 @@ export class Gateway implements HandlerHost {
       try {
         opened.push(await this.openListener(l));
       } catch (err) {
-        for (const e of opened) e.server.close();
+        for (const e of opened) this.retire(e.server);
         const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         throw new Error(`listener '${l.name}' (${l.host}:${l.port}) cannot be opened: ${code}` +
           (code === 'EADDRINUSE' ? ' (moving a listener onto an address another process or an old listener holds needs a restart)' : ''));
@@ -305,14 +312,24 @@ export class Gateway implements HandlerHost {
 
   private drained: (() => void) | null = null;
 
-  /** Stops accepting, drains in-flight requests up to the deadline, closes everything. */
+  /**
+   * Stops accepting, drains in-flight requests up to the deadline, closes everything. A reload
+   * still binding a listener is waited for (it then closes what it opened and is rejected).
+   */
   async shutdown(): Promise<'drained' | 'deadline'> {
     this.draining = true;
     for (const { server } of this.listeners) server.close();
+    const reload = this.reloading;
     const result = await new Promise<'drained' | 'deadline'>((resolve) => {
-      if (this.active === 0) return resolve('drained');
+      let reloaded = false;
       const timer = setTimeout(() => resolve('deadline'), this.options.drainTimeout);
-      this.drained = () => { clearTimeout(timer); resolve('drained'); };
+      const check = (): void => {
+        if (!reloaded || this.active !== 0) return;
+        clearTimeout(timer);
+        resolve('drained');
+      };
+      this.drained = check;
+      void reload.then(() => { reloaded = true; check(); });
     });
     for (const { server } of this.listeners) server.closeAll();
     for (const server of this.retired) server.closeAll();

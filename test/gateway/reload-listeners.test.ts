@@ -108,3 +108,27 @@ test('a listener that cannot be bound rejects the reload: old routes and listene
   assert.equal((await get(gw.port, '/_matrix/client/versions')).headers['x-upstream'], 'main', 'the old default upstream still serves');
   assert.ok(await refused(admin2), 'the listener opened before the failure was closed again');
 });
+
+/** True when a TCP connect to host:port succeeds. */
+function accepts(port: number, host: string): Promise<boolean> {
+  return new Promise((r) => {
+    const s = net.connect(port, host, () => { s.destroy(); r(true); });
+    s.on('error', () => r(false));
+  });
+}
+
+test('a shutdown that starts while a reload binds a new listener leaves no listener open; that reload is rejected', async () => {
+  const { gw, upstreams } = await setup();
+  const extra = await freePort();
+  // 'localhost' makes the bind wait for a real address lookup (as a cluster worker waits for the primary)
+  writeRoutes({ listeners: [PUBLIC, ADMIN, { name: 'extra', kind: 'public', host: 'localhost', port: extra }], upstreams }, gw.file);
+  const reloaded = gw.gw.reload();
+  for (let i = 0; i < 5; i++) await Promise.resolve(); // the shutdown arrives while the bind is pending
+  assert.equal(await gw.gw.shutdown(), 'drained');
+  assert.equal(await reloaded, false, 'the reload lost the race with the shutdown');
+  assert.deepEqual([gw.gw.reloads.ok, gw.gw.reloads.rejected], [0, 1]);
+  assert.match(gw.gw.reloads.last!.errors.join('\n'), /shutting down/);
+  assert.equal(await accepts(extra, '127.0.0.1'), false, 'the listener the reload opened is closed (127.0.0.1)');
+  assert.equal(await accepts(extra, '::1'), false, 'the listener the reload opened is closed (::1)');
+  assert.deepEqual(gw.gw.addresses().map((a) => a.name).sort(), ['admin', 'public']);
+});
