@@ -40,6 +40,7 @@ let deferred: (ClientConnection | Buffer | null)[] = [];
 
 function deferRead(conn: ClientConnection, chunk: Buffer | null): void {
   if (deferred.length === 0) setImmediate(runDeferred);
+  conn.queued++;
   deferred.push(conn, chunk);
 }
 
@@ -77,6 +78,8 @@ export class ClientConnection implements ClientChannel {
   private closing = false;
   private readPaused = 0;
   private drainWaiters: (() => void)[] | null = null;
+  /** Reads (or the FIN) waiting in the deferred queue (deferRead), not yet taken. */
+  queued = 0;
 
   constructor(socket: Socket, server: Http1Server) {
     this.socket = socket;
@@ -95,9 +98,12 @@ export class ClientConnection implements ClientChannel {
     return this.socket.destroyed;
   }
 
-  /** No request in progress (safe to close when draining). */
+  /**
+   * Waiting for a request with nothing of one received (safe to close when draining): no request
+   * or body in progress, no partial head or pipelined bytes held, no read queued in deferRead.
+   */
   get idle(): boolean {
-    return this.res === null && this.body === null;
+    return this.res === null && this.body === null && this.pending === null && this.queued === 0;
   }
 
   write(data: Buffer | string): boolean {
@@ -128,6 +134,7 @@ export class ClientConnection implements ClientChannel {
 
   /** Bytes read from the client (null: its FIN), handled after this event-loop turn's other I/O (see deferRead). */
   take(chunk: Buffer | null): void {
+    this.queued--;
     if (chunk === null) {
       this.socket.destroy();
       return;
@@ -138,6 +145,14 @@ export class ClientConnection implements ClientChannel {
       this.pending = null;
     }
     this.consume(chunk, 0);
+    // A closing listener keeps a connection only while a request is on it (the bytes may have been empty lines).
+    if (this.server.draining && !this.closing && this.idle) this.socket.destroy();
+  }
+
+  /** The listener stops: an answer not yet begun says `Connection: close`; an idle connection closes now. */
+  retire(): void {
+    if (this.res !== null && !this.res.headersSent) this.res.keepAlive = false;
+    if (this.idle) this.socket.destroy();
   }
 
   private consume(buf: Buffer, off: number): void {
@@ -262,6 +277,7 @@ export class ClientConnection implements ClientChannel {
 
   private onClose(): void {
     this.server.connections.delete(this);
+    if (this.server.draining && this.server.connections.size === 0) this.server.stopSweep();
     const res = this.res;
     this.res = null;
     if (res !== null && !res.finished) res.owner?.onClientClose();
@@ -304,13 +320,23 @@ export class Http1Server {
     });
   }
 
-  /** Stops accepting and closes idle connections; busy ones close after their response. */
+  /**
+   * Stops accepting and closes idle connections (as nginx closes keep-alive connections waiting
+   * for a request). One with a request in progress, a partial head or unread bytes is answered
+   * with `Connection: close` and closed after it; the sweep goes on until the last one is gone,
+   * so a head that never finishes still gets 408 after the headers timeout.
+   */
   close(): void {
     this.draining = true;
+    this.server.close();
+    for (const c of this.connections) c.retire();
+    if (this.connections.size === 0) this.stopSweep();
+  }
+
+  /** Ends the inactivity sweep (a closed listener's last connection is gone). */
+  stopSweep(): void {
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.sweeper = null;
-    this.server.close();
-    for (const c of this.connections) if (c.idle) c.destroy();
   }
 
   /** Cuts every connection (the drain deadline passed). */

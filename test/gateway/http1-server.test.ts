@@ -8,6 +8,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BodyDecoder, RequestError, fieldList, parseRequestHead } from '../../gateway/http1-request.ts';
 import { startUpstream, startGateway, type Upstream, type TestGateway } from './support.ts';
 import { Http1Server } from '../../gateway/http1-server.ts';
@@ -214,6 +215,77 @@ test('idle keep-alive connections are closed and a stalled head gets 408, by the
     assert.ok(stalled.ms >= 900 && stalled.ms < 4000, `stalled head answered after ${stalled.ms} ms`);
   } finally {
     server.close();
+    server.closeAll();
+  }
+});
+
+/** A raw client: everything it reads, and a promise of its close. */
+function rawClient(port: number): Promise<{ sock: net.Socket; text(): string; closed: Promise<void> }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let text = '';
+    sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    sock.on('error', () => undefined);
+    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    sock.on('connect', () => resolve({ sock, text: () => text, closed }));
+  });
+}
+
+test('close() (a reload removed the listener): a started head finishes and is answered with Connection: close; truly idle connections close at once', async () => {
+  const waiting: (() => void)[] = [];
+  const server = new Http1Server({ maxHeader: 8192, headersTimeout: 60_000 }, (req, res) => {
+    const answer = (): void => { res.writeHead(200, ['Content-Length', '2']); res.end('ok'); };
+    if (req.head.url === '/slow') waiting.push(answer);
+    else answer();
+  });
+  await server.listen(0, '127.0.0.1');
+  const port = (server.server.address() as net.AddressInfo).port;
+  try {
+    const idle = await rawClient(port);
+    idle.sock.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    for (let i = 0; i < 100 && !idle.text().includes('ok'); i++) await sleep(10);
+    const partial = await rawClient(port);
+    partial.sock.write('GET /a HTTP/1.1\r\nHost: x\r\n'); // the head has started
+    const queued = await rawClient(port);
+    const slow = await rawClient(port);
+    slow.sock.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    for (let i = 0; i < 100 && (waiting.length === 0 || server.connections.size < 4); i++) await sleep(10);
+    assert.equal(server.connections.size, 4);
+    await sleep(20);
+    // bytes read in the same turn as close() wait in the deferred queue (gateway/http1-server.ts deferRead): a request, not idle
+    const conn = [...server.connections].find((c) => c.socket.remotePort === queued.sock.localPort)!;
+    conn.socket.emit('data', Buffer.from('GET /b HTTP/1.1\r\nHost: x\r\n\r\n'));
+    server.close();
+    await idle.closed;
+    assert.match(idle.text(), /^HTTP\/1\.1 200 /, 'the idle keep-alive connection was closed after its answer');
+    partial.sock.write('User-Agent: t\r\n\r\n');
+    await partial.closed;
+    assert.match(partial.text(), /^HTTP\/1\.1 200 OK\r\n(.*\r\n)*Connection: close\r\n/, `the started head was answered: ${JSON.stringify(partial.text())}`);
+    waiting.shift()!();
+    await slow.closed;
+    assert.match(slow.text(), /^HTTP\/1\.1 200 OK\r\n(.*\r\n)*Connection: close\r\n/, `a request parsed before close() is answered with Connection: close: ${JSON.stringify(slow.text())}`);
+    await queued.closed;
+    assert.match(queued.text(), /^HTTP\/1\.1 200 OK\r\n(.*\r\n)*Connection: close\r\n/, 'the queued request was answered');
+  } finally {
+    server.closeAll();
+  }
+});
+
+test('close(): a head that never finishes still gets 408 by the headers timeout', async () => {
+  const server = new Http1Server({ maxHeader: 8192, headersTimeout: 1000 }, (_req, res) => { res.writeHead(200, ['Content-Length', '0']); res.end(); });
+  await server.listen(0, '127.0.0.1');
+  const port = (server.server.address() as net.AddressInfo).port;
+  try {
+    const c = await rawClient(port);
+    c.sock.write('GET /a HTTP/1.1\r\nHo');
+    await sleep(50);
+    const started = Date.now();
+    server.close();
+    await c.closed;
+    assert.match(c.text(), /^HTTP\/1\.1 408 /);
+    assert.ok(Date.now() - started < 4000);
+    await new Promise<void>((r) => { if (!server.server.listening) r(); else server.server.once('close', () => r()); });
+  } finally {
     server.closeAll();
   }
 });

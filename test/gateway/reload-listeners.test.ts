@@ -132,3 +132,26 @@ test('a shutdown that starts while a reload binds a new listener leaves no liste
   assert.equal(await accepts(extra, '::1'), false, 'the listener the reload opened is closed (::1)');
   assert.deepEqual(gw.gw.addresses().map((a) => a.name).sort(), ['admin', 'public']);
 });
+
+test('a reload that removes a listener answers a request whose head had only started on it (Connection: close)', async () => {
+  const { gw, upstreams } = await setup();
+  const extra = await freePort();
+  writeRoutes({ listeners: [PUBLIC, ADMIN, { name: 'extra', kind: 'public', host: '127.0.0.1', port: extra }], upstreams }, gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  const sock = net.connect(extra, '127.0.0.1');
+  let got = '';
+  sock.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+  sock.on('error', () => undefined);
+  const closed = new Promise<void>((r) => sock.on('close', () => r()));
+  await new Promise((r) => sock.once('connect', r));
+  sock.write('GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n');
+  await sleep(50);
+  writeRoutes({ listeners: [PUBLIC, ADMIN], upstreams }, gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  await sleep(20);
+  sock.write('User-Agent: t\r\n\r\n');
+  await closed;
+  assert.match(got, /^HTTP\/1\.1 200 OK\r\n/, `the request was answered: ${JSON.stringify(got.slice(0, 80))}`);
+  assert.match(got, /\r\nConnection: close\r\n/i);
+  assert.match(got, /"upstream":"main"/);
+});
