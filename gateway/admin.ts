@@ -63,7 +63,7 @@ function serverStatus(gw: Gateway, s: ServerState): ServerStatus {
   const ejected = gw.health.ejectedUntil(s);
   return {
     name: s.name, url: s.url, weight: s.weight, down: s.down, available: s.available && !s.down, inflight: s.inflight,
-    requests: gw.metrics.perServer.get(s) ?? 0, ejected_until: ejected === 0 ? null : ejected, last_check: gw.health.lastCheck(s),
+    requests: gw.metrics.serverRequests(s), ejected_until: ejected === 0 ? null : ejected, last_check: gw.health.lastCheck(s),
     connections: { open: pool?.open ?? 0, idle: pool?.idleCount ?? 0 },
   };
 }

@@ -324,11 +324,12 @@ export class Http1Server {
    * Stops accepting and closes idle connections (as nginx closes keep-alive connections waiting
    * for a request). One with a request in progress, a partial head or unread bytes is answered
    * with `Connection: close` and closed after it; the sweep goes on until the last one is gone,
-   * so a head that never finishes still gets 408 after the headers timeout.
+   * so a head that never finishes still gets 408 after the headers timeout. `onClosed` runs once
+   * the last connection is gone.
    */
-  close(): void {
+  close(onClosed?: () => void): void {
     this.draining = true;
-    this.server.close();
+    this.server.close(onClosed && (() => onClosed()));
     for (const c of this.connections) c.retire();
     if (this.connections.size === 0) this.stopSweep();
   }

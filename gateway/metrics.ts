@@ -17,7 +17,18 @@ interface RouteSlot {
   sum: number;
   count: number;
   /** server → status → [upstream, count]. */
-  readonly requests: Map<ServerState | null, Map<number, { upstream: string; count: number }>>;
+  readonly requests: Map<ServerCount | null, Map<number, { upstream: string; count: number }>>;
+}
+
+/** Requests completed by one server, identified by (upstream, name, url): reloads that replace its state object keep it. */
+interface ServerCount {
+  readonly name: string;
+  count: number;
+}
+
+/** What identifies a server across reloads (as routing/table.ts defaultServerStore and gateway/health.ts). */
+function serverKey(s: ServerState): string {
+  return JSON.stringify([s.upstream, s.name, s.url]);
 }
 
 /** A value in prom-client's metric-get format. */
@@ -63,8 +74,10 @@ export class GatewayMetrics {
   private readonly reloads: Counter<string>;
   private readonly healthy: Gauge<string>;
   readonly inflight: Gauge<string>;
-  /** Requests completed per server (name key `upstream/server`), read by /status for rates. */
-  readonly perServer = new Map<ServerState, number>();
+  /** Requests completed per server by (upstream, name, url), read by /status for rates (see keepServers). */
+  private readonly perServer = new Map<string, ServerCount>();
+  /** The count of each state object (weak: a replaced object goes with the last request of its table). */
+  private readonly counts = new WeakMap<ServerState, ServerCount>();
   total = 0;
 
   constructor(servers: () => Iterable<ServerState>, inFlight: () => number) {
@@ -111,11 +124,44 @@ export class GatewayMetrics {
     return slot;
   }
 
+  private countOf(server: ServerState): ServerCount {
+    let c = this.counts.get(server);
+    if (c === undefined) {
+      const key = serverKey(server);
+      c = this.perServer.get(key);
+      if (c === undefined) this.perServer.set(key, (c = { name: server.name, count: 0 }));
+      this.counts.set(server, c);
+    }
+    return c;
+  }
+
+  /**
+   * After a reload: keeps the /status counts of `current` (the new table's servers; a state object
+   * that replaced one of the same upstream, name and url shares its count) and drops the others.
+   * A request still in flight on a removed server ends on a count nobody reads.
+   */
+  keepServers(current: Iterable<ServerState>): void {
+    const kept = new Set<ServerCount>();
+    for (const s of current) kept.add(this.countOf(s));
+    for (const [key, c] of this.perServer) if (!kept.has(c)) this.perServer.delete(key);
+  }
+
+  /** Requests completed by `server` (for /status). */
+  serverRequests(server: ServerState): number {
+    return this.countOf(server).count;
+  }
+
+  /** How many servers have a /status count. */
+  serverCount(): number {
+    return this.perServer.size;
+  }
+
   /** Counts one finished request (hot path: map lookups and arithmetic only). */
   request(rt: RouteRuntime, upstream: string, server: ServerState | null, status: number, seconds: number): void {
     const slot = (rt.slot as RouteSlot | undefined) ?? this.slot(rt);
-    let byStatus = slot.requests.get(server);
-    if (byStatus === undefined) slot.requests.set(server, (byStatus = new Map()));
+    const count = server === null ? null : this.countOf(server);
+    let byStatus = slot.requests.get(count);
+    if (byStatus === undefined) slot.requests.set(count, (byStatus = new Map()));
     let cell = byStatus.get(status);
     if (cell === undefined) byStatus.set(status, (cell = { upstream, count: 0 }));
     cell.count++;
@@ -125,7 +171,7 @@ export class GatewayMetrics {
     slot.sum += seconds;
     slot.count++;
     this.total++;
-    if (server !== null) this.perServer.set(server, (this.perServer.get(server) ?? 0) + 1);
+    if (count !== null) count.count++;
   }
 
   private collectRequests(): void {

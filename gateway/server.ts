@@ -10,9 +10,9 @@ import type { Logger } from 'pino';
 import { loadRoutesFile } from '../config/routes.ts';
 import { ConfigError, formatIssue } from '../config/errors.ts';
 import type { RoutesConfig, ListenerConfig } from '../config/routes-schema.ts';
-import { compileTable, defaultServerStore } from '../routing/table.ts';
+import { compileTable, defaultServerStore, type ServerStore } from '../routing/table.ts';
 import { CidrSet } from '../routing/cidr.ts';
-import type { ServerState, ServerStateStore } from '../routing/types.ts';
+import type { ServerState } from '../routing/types.ts';
 import { AccessLog, eventLogger, redactUrl, type AccessLogTarget } from './access-log.ts';
 import { handleRequest, type Generation, type HandlerHost } from './handler.ts';
 import { HealthMonitor } from './health.ts';
@@ -57,7 +57,7 @@ export class Gateway implements HandlerHost {
   reloads = { ok: 0, rejected: 0, last: null as null | { at: number; ok: boolean; errors: string[] } };
   active = 0;
   draining = false;
-  private readonly store: ServerStateStore = defaultServerStore();
+  private readonly store: ServerStore = defaultServerStore();
   private readonly pools = new Map<string, ConnectionPool>();
   private readonly listeners: ListenerEntry[] = [];
   /** Listeners a reload removed: closed to new connections, their open ones still draining. */
@@ -73,7 +73,7 @@ export class Gateway implements HandlerHost {
     const loaded = loadRoutesFile(options.routesFile);
     for (const w of loaded.warnings) this.log.warn(formatIssue(w));
     this.generation = this.compile(loaded.config);
-    this.health.sync(this.generation.table.upstreams);
+    this.adopt();
     if (cluster.isWorker) setupWorkerStatus(() => statusDocument(this));
   }
 
@@ -170,19 +170,15 @@ export class Gateway implements HandlerHost {
   }
 
   /**
-   * A server whose weight or `down` changed has a new state object after a reload (routing/table.ts
-   * defaultServerStore): its /status request count moves to it (health moves in HealthMonitor.sync).
+   * The current table's servers become the ones known: a server whose weight or `down` changed has
+   * a new state object (routing/table.ts defaultServerStore) and keeps its health (HealthMonitor.sync)
+   * and /status count (counted by upstream, name and url); removed servers are forgotten by the
+   * store, the health monitor and the /status counts.
    */
-  private carryCounters(before: readonly ServerState[]): void {
-    const now = new Map<string, ServerState>();
-    for (const s of this.allServers()) now.set(JSON.stringify([s.upstream, s.name, s.url]), s);
-    for (const old of before) {
-      const next = now.get(JSON.stringify([old.upstream, old.name, old.url]));
-      const count = this.metrics.perServer.get(old);
-      if (next === undefined || next === old || count === undefined) continue;
-      this.metrics.perServer.set(next, (this.metrics.perServer.get(next) ?? 0) + count);
-      this.metrics.perServer.delete(old);
-    }
+  private adopt(): void {
+    this.health.sync(this.generation.table.upstreams);
+    this.metrics.keepServers(this.allServers());
+    this.store.retain(this.allServers());
   }
 
   /**
@@ -211,10 +207,8 @@ export class Gateway implements HandlerHost {
       opened = await this.openListeners(plan.open);
       // A shutdown that started during the bind has closed the listeners it knew of: these must not stay open.
       if (this.draining) throw new Error('shutting down');
-      const before = [...this.allServers()];
       this.generation = this.compile(loaded.config);
-      this.carryCounters(before);
-      this.health.sync(this.generation.table.upstreams);
+      this.adopt();
       for (const [entry, config] of plan.keep) entry.config = config;
       for (const entry of plan.close) {
         this.retire(entry.server);
@@ -237,10 +231,13 @@ export class Gateway implements HandlerHost {
     }
   }
 
-  /** Stops `server` accepting; its open connections drain (a shutdown's deadline cuts them). */
+  /** Stops `server` accepting; it stays in `retired` (a shutdown's deadline cuts its connections) until its last connection closed. */
   private retire(server: Http1Server): void {
     this.retired.push(server);
-    server.close();
+    server.close(() => {
+      const i = this.retired.indexOf(server);
+      if (i >= 0) this.retired.splice(i, 1);
+    });
   }
 
   /**

@@ -46,23 +46,37 @@ export interface TableOptions extends CompileOptions {
   readonly store?: ServerStateStore;
 }
 
+/** A ServerStateStore that can be told which servers the table in use has. */
+export type ServerStore = ServerStateStore & {
+  /** Keeps only `current` (the servers of the table now in use): others are forgotten. */
+  retain(current: Iterable<ServerState>): void;
+};
+
 /**
  * A ServerStateStore keyed by upstream/name/url: a reload gets the same ServerState for an
  * unchanged server, so health and in-flight counts survive it. When only its weight or `down`
  * changed, a new state object is made (those fields are read-only, and the old table's balancers
  * still hold the old object) that starts with the old availability; the gateway then moves the
- * server's health record (gateway/health.ts HealthMonitor.sync) and /status count to it.
+ * server's health record (gateway/health.ts HealthMonitor.sync) to it, and /status counts by
+ * upstream/name/url too. After a table is in use, `retain` forgets servers it no longer has.
  */
-export function defaultServerStore(): ServerStateStore {
-  const known = new Map<string, ServerState>();
-  return (upstream, name, url, weight, down) => {
-    const key = JSON.stringify([upstream, name, url]);
+export function defaultServerStore(): ServerStore {
+  let known = new Map<string, ServerState>();
+  const keyOf = (upstream: string, name: string, url: string): string => JSON.stringify([upstream, name, url]);
+  const store: ServerStateStore = (upstream, name, url, weight, down) => {
+    const key = keyOf(upstream, name, url);
     const old = known.get(key);
     if (old && old.weight === weight && old.down === down) return old;
     const s: ServerState = { upstream, name, url, weight, down, available: old?.available ?? true, inflight: 0 };
     known.set(key, s);
     return s;
   };
+  const retain = (current: Iterable<ServerState>): void => {
+    const kept = new Map<string, ServerState>();
+    for (const s of current) kept.set(keyOf(s.upstream, s.name, s.url), s);
+    known = kept;
+  };
+  return Object.assign(store, { retain });
 }
 
 /** How a route (or the default upstream) picks its server. */

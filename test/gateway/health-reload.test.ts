@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startUpstream, startGateway, request, routesDoc, writeRoutes, type TestGateway } from './support.ts';
+import { defaultServerStore } from '../../routing/table.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 after(async () => { for (const c of cleanup.reverse()) await c(); });
@@ -188,4 +189,52 @@ test('reloads that land while a health probe is in flight do not add check loops
   // One loop: a probe every interval + 150 ms, about 4.6 in 3 s. Each extra loop adds as many.
   assert.ok(probes <= 7, `${probes} probes in 3 s with a ${interval} ms interval: more than one check loop`);
   assert.ok(probes >= 3, `${probes} probes in 3 s: the check loop stopped`);
+});
+
+test('/status counts a request in flight across a reload that changes its server\'s weight; a removed server\'s count is dropped', async () => {
+  const main = await startUpstream('main', (req, res) => {
+    if (req.url !== '/slow') return false;
+    setTimeout(() => res.end('slow done'), 300);
+    return true;
+  });
+  const w1 = await controlled('w1');
+  cleanup.push(() => main.close());
+  const doc = (weight: number, withW1: boolean): Record<string, unknown> => ({
+    upstreams: {
+      main: { servers: [{ name: 'main', url: main.url, weight }], health_check: { enabled: false } },
+      ...(withW1 ? { work: { servers: [{ name: 'w1', url: w1.url }], health_check: { enabled: false } } } : {}),
+    },
+    routes: withW1 ? [{ name: 'work', match: { paths: ['^/work$'] }, upstream: 'work' }] : [],
+  });
+  const gw = await startGateway(doc(1, true));
+  cleanup.push(() => gw.close());
+  for (const path of ['/a', '/b', '/work']) assert.equal((await request(gw.port, path, { agent: false })).status, 200);
+  const slow = request(gw.port, '/slow', { agent: false });
+  await sleep(100);
+  writeRoutes(routesDoc(doc(2, true)), gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  assert.equal((await slow).body, 'slow done');
+  assert.equal((await servers(gw, 'main')).get('main')!.requests, 3, 'the request that finished after the reload is counted');
+  writeRoutes(routesDoc(doc(2, false)), gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  assert.equal(gw.gw.metrics.serverCount(), 1, 'only the servers of the current table keep a /status count');
+  writeRoutes(routesDoc(doc(2, true)), gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  assert.equal((await servers(gw, 'work')).get('w1')!.requests, 0, 'a server added again starts counting afresh');
+});
+
+test('the server store forgets servers the latest table no longer has, and keeps the others', () => {
+  const store = defaultServerStore();
+  const a = store('u', 'a', 'http://127.0.0.1:1', 1, false);
+  const b = store('u', 'b', 'http://127.0.0.1:2', 1, false);
+  b.available = false;
+  store.retain([a]);
+  assert.equal(store('u', 'a', 'http://127.0.0.1:1', 1, false), a, 'a kept server keeps its state object');
+  const b2 = store('u', 'b', 'http://127.0.0.1:2', 1, false);
+  assert.notEqual(b2, b, 'a forgotten server comes back as a new state object');
+  assert.equal(b2.available, true);
+  const a2 = store('u', 'a', 'http://127.0.0.1:1', 2, false);
+  assert.notEqual(a2, a);
+  store.retain([a2, b2]);
+  assert.equal(store('u', 'a', 'http://127.0.0.1:1', 2, false), a2, 'the latest state object is the one kept');
 });

@@ -155,3 +155,19 @@ test('a reload that removes a listener answers a request whose head had only sta
   assert.match(got, /\r\nConnection: close\r\n/i);
   assert.match(got, /"upstream":"main"/);
 });
+
+test('a listener a reload removed is forgotten once its last connection closed', async () => {
+  const { gw, upstreams } = await setup();
+  const extra = await freePort();
+  writeRoutes({ listeners: [PUBLIC, ADMIN, { name: 'extra', kind: 'public', host: '127.0.0.1', port: extra }], upstreams }, gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  const retired = (gw.gw as unknown as { retired: unknown[] }).retired;
+  const slow = get(extra, '/slow');
+  await sleep(100);
+  writeRoutes({ listeners: [PUBLIC, ADMIN], upstreams }, gw.file);
+  assert.equal(await gw.gw.reload(), true);
+  assert.equal(retired.length, 1, 'draining');
+  assert.equal((await slow).body, 'slow done');
+  for (let i = 0; i < 100 && retired.length > 0; i++) await sleep(10);
+  assert.equal(retired.length, 0, 'closed listeners are not kept');
+});
