@@ -11,6 +11,7 @@ import { Pool } from 'undici';
 import { call, registerOpen, registerWithSharedSecret, timelineEvents, type Account } from './matrix.ts';
 import { runLoop, type LoopOptions } from './loop.ts';
 import { bump, LatencyRecorder, type LatencySummary } from './stats.ts';
+import { connectOptions } from './target.ts';
 
 export interface MessagingOptions extends LoopOptions {
   readonly target: URL;
@@ -55,7 +56,7 @@ interface State {
 
 /** Runs the messaging scenario. Setup time is reported separately and bounded by per-call timeouts. */
 export async function runMessagingScenario(o: MessagingOptions, onProgress?: (status: () => string) => () => void): Promise<MessagingResult> {
-  const pool = new Pool(o.target.origin, { connections: o.clients + o.senders + 4, keepAliveTimeout: 60_000 });
+  const pool = new Pool(o.target.origin, { connections: o.clients + o.senders + 4, keepAliveTimeout: 60_000, connect: connectOptions(o.target) });
   const st: State = { sent: new Map(), ok: [], errors: {}, delivery: new LatencyRecorder(), duplicated: 0, delivered: 0 };
   try {
     const setupStart = performance.now();

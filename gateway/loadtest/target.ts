@@ -1,19 +1,59 @@
 /**
  * Which targets a load test may hit. Load is only ever sent to this machine unless the operator
  * says otherwise with --allow-remote (TEAM rules; issue 6 point 3: "loopback targets by default").
- * Host names are not resolved: only `localhost` and literal loopback addresses count as local,
- * so a DNS answer can never turn a "local" test into a remote one.
+ * Only literal loopback addresses and the literal name `localhost` count as local. Other names,
+ * `*.localhost` included, would go through the system resolver (nsswitch `files dns`), so a DNS
+ * answer could turn a "local" test into a remote one. `localhost` itself is resolved through
+ * loopbackLookup, which refuses any answer that is not a loopback address.
  */
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { SimulateError } from '../../routing/simulate/errors.ts';
 
-/** True for 127.0.0.0/8, ::1 (and its IPv4-mapped form ::ffff:127.x), `localhost` and `*.localhost` (RFC 6761 §6.3). */
+/** True for a literal loopback address: 127.0.0.0/8, ::1 (and its IPv4-mapped form ::ffff:127.x). */
+export function isLoopbackAddress(address: string): boolean {
+  const h = address.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isIP(h) === 4) return h.startsWith('127.');
+  // The WHATWG URL parser writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
+  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(h);
+  return false;
+}
+
+/** True for a literal loopback address or the literal name `localhost` (not `*.localhost`). */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h);
-  return false;
+  return h === 'localhost' || isLoopbackAddress(h);
+}
+
+type Resolver = (hostname: string, options: LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for net/tls.connect that resolves through `resolve` (the system resolver by default)
+ * and fails unless every address it returns is a loopback address. Literal IPs never reach it.
+ */
+export function loopbackLookup(resolve: Resolver = dnsLookup as unknown as Resolver) {
+  return (hostname: string, options: { all?: boolean; family?: number | string } | number, callback: LookupCallback): void => {
+    const opts = typeof options === 'object' && options !== null ? options : { family: options };
+    resolve(hostname, { ...opts, all: true } as LookupAllOptions, (err, addresses) => {
+      if (err) return callback(err, opts.all ? [] : '');
+      const remote = addresses.filter((a) => !isLoopbackAddress(a.address));
+      if (addresses.length === 0 || remote.length > 0) {
+        const e = Object.assign(new Error(`${hostname} resolves to ${remote.map((a) => a.address).join(', ') || 'nothing'}, not a loopback address; pass --allow-remote to load a remote target`), { code: 'ENOTLOOPBACK' });
+        return callback(e as NodeJS.ErrnoException, opts.all ? [] : '');
+      }
+      if (opts.all) return callback(null, addresses);
+      callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+}
+
+/**
+ * undici `connect` options for a target: for `localhost`, a lookup that only accepts loopback
+ * answers (a hosts file or resolver that maps it elsewhere fails the connection instead).
+ */
+export function connectOptions(target: URL): { lookup?: ReturnType<typeof loopbackLookup> } {
+  return target.hostname.toLowerCase() === 'localhost' ? { lookup: loopbackLookup() } : {};
 }
 
 /** Parses --target; refuses non-HTTP URLs and, without allowRemote, anything not on loopback. */

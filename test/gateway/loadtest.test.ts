@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { promisify } from 'node:util';
-import { checkTarget, isLoopbackHost } from '../../gateway/loadtest/target.ts';
+import { checkTarget, connectOptions, isLoopbackHost, loopbackLookup } from '../../gateway/loadtest/target.ts';
 import type { RoutingResult } from '../../gateway/loadtest/routing.ts';
 import { SimulateError } from '../../routing/simulate/errors.ts';
 import { ROOT, startGateway, startUpstream, type Upstream } from './support.ts';
@@ -146,12 +146,34 @@ describe('loadtest routing scenario through the gateway', () => {
 
 describe('loadtest targets', () => {
   it('accepts loopback only, without resolving names', () => {
-    for (const h of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', 'localhost', 'api.localhost', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(h), h);
-    for (const h of ['10.0.0.1', '128.0.0.1', 'example.org', '127.0.0.1.nip.io', '::2', '0.0.0.0']) assert.ok(!isLoopbackHost(h), h);
+    for (const h of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', 'localhost', 'LocalHost', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(h), h);
+    // *.localhost is resolved by the system resolver (nsswitch `files dns`), so it is not literal loopback.
+    for (const h of ['10.0.0.1', '128.0.0.1', 'example.org', '127.0.0.1.nip.io', '::2', '0.0.0.0', 'api.localhost', 'evil.localhost', '::ffff:10.0.0.1']) assert.ok(!isLoopbackHost(h), h);
+    assert.throws(() => checkTarget('http://api.localhost:8008', false), (e: unknown) => e instanceof SimulateError && e.code === 'remote_target');
+    assert.equal(checkTarget('http://[::ffff:127.0.0.1]:8008', false).hostname, '[::ffff:7f00:1]');
     assert.throws(() => checkTarget('http://192.0.2.1:8008', false), (e: unknown) => e instanceof SimulateError && e.code === 'remote_target');
     assert.equal(checkTarget('http://192.0.2.1:8008', true).hostname, '192.0.2.1');
     assert.throws(() => checkTarget('ftp://127.0.0.1', false), (e: unknown) => e instanceof SimulateError && e.code === 'bad_target');
     assert.throws(() => checkTarget('not a url', false), /not a URL/);
+  });
+
+  it('connects to localhost only when every address it resolves to is loopback', async () => {
+    const fake = (addresses: { address: string; family: number }[]) => loopbackLookup((_h, _o, cb) => cb(null, addresses));
+    const lookup = (l: ReturnType<typeof loopbackLookup>, all: boolean) => new Promise<unknown>((resolve, reject) =>
+      l('localhost', { all }, (err, address) => (err ? reject(err) : resolve(address))));
+    assert.equal(await lookup(fake([{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]), false), '127.0.0.1');
+    assert.deepEqual(await lookup(fake([{ address: '::1', family: 6 }]), true), [{ address: '::1', family: 6 }]);
+    await assert.rejects(lookup(fake([{ address: '127.0.0.1', family: 4 }, { address: '192.0.2.7', family: 4 }]), true), /192\.0\.2\.7, not a loopback address/);
+    await assert.rejects(lookup(fake([{ address: '203.0.113.1', family: 4 }]), false), (e: { code?: string }) => e.code === 'ENOTLOOPBACK');
+    assert.ok(connectOptions(new URL('http://localhost:1')).lookup, 'localhost goes through the loopback-only lookup');
+    // And a real run against localhost works (this machine maps it to 127.0.0.1).
+    const srv = await recordingServer();
+    try {
+      const { stdout } = await loadtest(['--target', `http://localhost:${srv.port}`, '--scenario', 'routing', '--duration', '0.3', '--warmup', '0', '--connections', '1', '--json']);
+      assert.ok((JSON.parse(stdout) as RoutingResult).statuses['200']! > 0);
+    } finally {
+      await srv.close();
+    }
   });
 
   it('refuses a remote target before sending anything (exit 2)', async () => {
