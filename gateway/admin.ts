@@ -33,13 +33,14 @@ export interface WorkerStatus {
   in_flight: number;
   requests_total: number;
   draining: boolean;
-  reloads: { ok: number; rejected: number };
+  reloads: Gateway['reloads'];
 }
 
 /**
  * The /status document. Under `--workers N` the counts, in-flight numbers, connections and memory
  * are sums over `workers`, a server is available only when every worker sees it so, and `pid`,
- * `memory`, routes and policies are those of the worker that answered.
+ * `memory`, routes and policies are those of the worker that answered. Reloads are counted once
+ * per cluster reload (see mergeStatus); each worker's own counts and last result are in `workers`.
  */
 export interface StatusDocument {
   /** The process that answered. */
@@ -52,7 +53,8 @@ export interface StatusDocument {
   in_flight: number;
   requests_total: number;
   draining: boolean;
-  reloads: Gateway['reloads'];
+  /** `disagree` (only under `--workers N`): the workers' latest reloads did not all end alike. */
+  reloads: Gateway['reloads'] & { disagree?: boolean };
   routes: number;
   default_upstream: string;
   upstreams: { name: string; policy: string; servers: ServerStatus[] }[];
@@ -95,18 +97,23 @@ export function mergeStatus(own: StatusDocument, docs: readonly StatusDocument[]
     const key = JSON.stringify([u.name, s.name, s.url]);
     servers.set(key, [...(servers.get(key) ?? []), s]);
   }
+  // Every worker reloads on each SIGHUP (the primary forwards it), so summing would count one
+  // reload once per worker. The most any worker counted is the cluster's count (a worker started
+  // again after a crash has counted fewer); workers whose latest results differ are flagged.
   let last: StatusDocument['reloads']['last'] = null;
   for (const d of all) last = latest(last, d.reloads.last);
+  const results = new Set(all.flatMap((d) => (d.reloads.last === null ? [] : [d.reloads.last.ok])));
+  const most = (f: (d: StatusDocument) => number): number => Math.max(0, ...all.map(f));
   return {
     ...own,
     workers: all.map((d) => ({ pid: d.pid, uptime_s: d.uptime_s, rss_bytes: d.rss_bytes, in_flight: d.in_flight, requests_total: d.requests_total,
-      draining: d.draining, reloads: { ok: d.reloads.ok, rejected: d.reloads.rejected } })).sort((a, b) => a.pid - b.pid),
+      draining: d.draining, reloads: { ok: d.reloads.ok, rejected: d.reloads.rejected, last: d.reloads.last } })).sort((a, b) => a.pid - b.pid),
     uptime_s: Math.max(...all.map((d) => d.uptime_s)),
     rss_bytes: sum((d) => d.rss_bytes),
     in_flight: sum((d) => d.in_flight),
     requests_total: sum((d) => d.requests_total),
     draining: all.some((d) => d.draining),
-    reloads: { ok: sum((d) => d.reloads.ok), rejected: sum((d) => d.reloads.rejected), last },
+    reloads: { ok: most((d) => d.reloads.ok), rejected: most((d) => d.reloads.rejected), last, disagree: results.size > 1 },
     upstreams: own.upstreams.map((u) => ({
       ...u,
       servers: u.servers.map((s) => {
