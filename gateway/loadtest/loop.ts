@@ -2,8 +2,8 @@
  * The request loop shared by the scenarios: `connections` workers issue requests back to back
  * (closed loop), or, with a rate, at scheduled times spread evenly over the run (open loop, so a
  * slow target cannot lower the offered load — the coordinated-omission trap wrk falls into).
- * Bounded: no request starts after the deadline, and anything still in flight `graceMs` later is
- * aborted.
+ * Bounded: no request starts after the deadline, anything still in flight `graceMs` later is
+ * aborted, and the loop returns by then even if a request ignores the abort.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -21,6 +21,16 @@ export interface LoopOptions {
   readonly warmupMs?: number;
 }
 
+/** Default grace period after the deadline. */
+export const DEFAULT_GRACE_MS = 2000;
+/** How long after the hard deadline aborted requests may take to settle before the loop returns regardless. */
+const SETTLE_MS = 100;
+
+/** The grace period of `o`. Also the connect timeout of the scenarios' pools, so a connect attempt ends within it. */
+export function graceMs(o: LoopOptions): number {
+  return o.graceMs ?? DEFAULT_GRACE_MS;
+}
+
 /**
  * Runs `once` from `connections` workers until the deadline. `signal` aborts at deadline + grace.
  * `scheduledAt` is when the request was due (open loop) or started (closed loop): measuring
@@ -33,7 +43,9 @@ export async function runLoop(o: LoopOptions, once: (signal: AbortSignal, schedu
   const start = begin + warmup;
   const deadline = start + o.durationMs;
   const abort = new AbortController();
-  const hard = setTimeout(() => abort.abort(), warmup + o.durationMs + (o.graceMs ?? 2000));
+  let expired!: () => void;
+  const hardDeadline = new Promise<void>((resolve) => { expired = resolve; });
+  const hard = setTimeout(() => { abort.abort(); expired(); }, warmup + o.durationMs + graceMs(o));
   let ticket = 0;
   const worker = async (): Promise<void> => {
     while (!abort.signal.aborted) {
@@ -48,7 +60,10 @@ export async function runLoop(o: LoopOptions, once: (signal: AbortSignal, schedu
       await once(abort.signal, due, due >= start);
     }
   };
-  await Promise.all(Array.from({ length: o.connections }, worker));
+  // A request that ignores the abort (undici does while it connects) must not hold the run past
+  // the hard deadline: give aborted requests a moment to settle, then return; the caller destroys
+  // its connection pool, which ends whatever is left.
+  await Promise.race([Promise.all(Array.from({ length: o.connections }, worker)), hardDeadline.then(() => sleep(SETTLE_MS))]);
   clearTimeout(hard);
-  return { elapsedMs: Math.min(performance.now(), deadline + (o.graceMs ?? 2000)) - start };
+  return { elapsedMs: Math.min(performance.now(), deadline + graceMs(o)) - start };
 }

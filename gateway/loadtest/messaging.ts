@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { call, registerOpen, registerWithSharedSecret, timelineEvents, type Account } from './matrix.ts';
-import { runLoop, type LoopOptions } from './loop.ts';
+import { graceMs, runLoop, type LoopOptions } from './loop.ts';
 import { bump, LatencyRecorder, type LatencySummary } from './stats.ts';
 import { connectOptions } from './target.ts';
 
@@ -56,7 +56,7 @@ interface State {
 
 /** Runs the messaging scenario. Setup time is reported separately and bounded by per-call timeouts. */
 export async function runMessagingScenario(o: MessagingOptions, onProgress?: (status: () => string) => () => void): Promise<MessagingResult> {
-  const pool = new Pool(o.target.origin, { connections: o.clients + o.senders + 4, keepAliveTimeout: 60_000, connect: connectOptions(o.target) });
+  const pool = new Pool(o.target.origin, { connections: o.clients + o.senders + 4, keepAliveTimeout: 60_000, connect: connectOptions(o.target, graceMs(o)) });
   const st: State = { sent: new Map(), ok: [], errors: {}, delivery: new LatencyRecorder(), duplicated: 0, delivered: 0 };
   try {
     const setupStart = performance.now();

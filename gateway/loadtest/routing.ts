@@ -10,7 +10,7 @@ import { Pool } from 'undici';
 import { CATEGORIES, type Category, type Mix } from '../../routing/simulate/mix.ts';
 import { createTrafficModel, type GeneratedRequest } from '../../routing/simulate/traffic.ts';
 import { bump, LatencyRecorder, type LatencySummary } from './stats.ts';
-import { runLoop, type LoopOptions } from './loop.ts';
+import { graceMs, runLoop, type LoopOptions } from './loop.ts';
 import { connectOptions } from './target.ts';
 
 export interface RoutingOptions extends LoopOptions {
@@ -60,7 +60,7 @@ interface Acc {
 /** Runs the routing scenario to completion (duration plus at most the grace period). */
 export async function runRoutingScenario(o: RoutingOptions, onProgress?: (status: () => string) => () => void): Promise<RoutingResult> {
   const model = createTrafficModel({ users: o.users, rooms: o.rooms, origins: o.origins, seed: o.seed, mix: o.mix, syncTimeoutMs: 0 });
-  const pool = new Pool(o.target.origin, { connections: o.connections, pipelining: 1, keepAliveTimeout: 30_000, connect: connectOptions(o.target) });
+  const pool = new Pool(o.target.origin, { connections: o.connections, pipelining: 1, keepAliveTimeout: 30_000, connect: connectOptions(o.target, graceMs(o)) });
   const acc: Acc = { all: new LatencyRecorder(), per: new Map(), statuses: {}, errors: {}, servers: {}, serverHeader: null };
   const stop = onProgress?.(() => progressLine(acc, o));
   const base = o.target.pathname.replace(/\/$/, '');

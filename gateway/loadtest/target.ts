@@ -49,11 +49,13 @@ export function loopbackLookup(resolve: Resolver = dnsLookup as unknown as Resol
 }
 
 /**
- * undici `connect` options for a target: for `localhost`, a lookup that only accepts loopback
- * answers (a hosts file or resolver that maps it elsewhere fails the connection instead).
+ * undici `connect` options for a target: a connect timeout (undici ignores the abort signal while
+ * connecting, so without it a black-holed SYN holds a run for undici's default 10 s) and, for
+ * `localhost`, a lookup that only accepts loopback answers (a hosts file or resolver that maps it
+ * elsewhere fails the connection instead).
  */
-export function connectOptions(target: URL): { lookup?: ReturnType<typeof loopbackLookup> } {
-  return target.hostname.toLowerCase() === 'localhost' ? { lookup: loopbackLookup() } : {};
+export function connectOptions(target: URL, timeoutMs: number): { timeout: number; lookup?: ReturnType<typeof loopbackLookup> } {
+  return target.hostname.toLowerCase() === 'localhost' ? { timeout: timeoutMs, lookup: loopbackLookup() } : { timeout: timeoutMs };
 }
 
 /** Parses --target; refuses non-HTTP URLs and, without allowRemote, anything not on loopback. */

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runLoop } from '../../gateway/loadtest/loop.ts';
 import { checkTarget, connectOptions, isLoopbackHost, loopbackLookup } from '../../gateway/loadtest/target.ts';
 import type { RoutingResult } from '../../gateway/loadtest/routing.ts';
 import { SimulateError } from '../../routing/simulate/errors.ts';
@@ -93,6 +95,14 @@ describe('loadtest routing scenario against a node http server', () => {
     }
   });
 
+  it('returns at the hard deadline even when a request ignores the abort (undici while connecting)', async () => {
+    const started = performance.now();
+    const stuck = runLoop({ durationMs: 200, connections: 2, rate: null, graceMs: 200 }, () => new Promise<void>(() => { /* never settles */ }));
+    const outcome = await Promise.race([stuck.then(() => 'returned'), sleep(3000).then(() => 'hung')]);
+    assert.equal(outcome, 'returned');
+    assert.ok(performance.now() - started < 1000, `returned after ${performance.now() - started} ms`);
+  });
+
   it('prints plain progress lines when stdout is not a terminal, a redrawn bar when asked', async () => {
     const srv = await recordingServer();
     try {
@@ -165,7 +175,7 @@ describe('loadtest targets', () => {
     assert.deepEqual(await lookup(fake([{ address: '::1', family: 6 }]), true), [{ address: '::1', family: 6 }]);
     await assert.rejects(lookup(fake([{ address: '127.0.0.1', family: 4 }, { address: '192.0.2.7', family: 4 }]), true), /192\.0\.2\.7, not a loopback address/);
     await assert.rejects(lookup(fake([{ address: '203.0.113.1', family: 4 }]), false), (e: { code?: string }) => e.code === 'ENOTLOOPBACK');
-    assert.ok(connectOptions(new URL('http://localhost:1')).lookup, 'localhost goes through the loopback-only lookup');
+    assert.ok(connectOptions(new URL('http://localhost:1'), 2000).lookup, 'localhost goes through the loopback-only lookup');
     // And a real run against localhost works (this machine maps it to 127.0.0.1).
     const srv = await recordingServer();
     try {
