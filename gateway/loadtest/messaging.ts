@@ -33,9 +33,11 @@ export interface MessagingResult {
   readonly senders: number;
   readonly rooms: number;
   readonly rate: number | null;
+  /** The measured window (--duration); sends/s are per second of it. */
   readonly durationS: number;
   readonly setupS: number;
-  readonly sends: { attempted: number; ok: number; failed: number; perSecond: number; latencyMs: LatencySummary };
+  /** `failed` includes `aborted` (unanswered at duration + grace). */
+  readonly sends: { attempted: number; ok: number; failed: number; aborted: number; perSecond: number; latencyMs: LatencySummary };
   readonly delivery: { expected: number; delivered: number; lost: number; duplicated: number; latencyMs: LatencySummary };
   readonly errors: Record<string, number>;
 }
@@ -52,12 +54,13 @@ interface State {
   delivery: LatencyRecorder;
   duplicated: number;
   delivered: number;
+  aborted: number;
 }
 
 /** Runs the messaging scenario. Setup time is reported separately and bounded by per-call timeouts. */
 export async function runMessagingScenario(o: MessagingOptions, onProgress?: (status: () => string) => () => void): Promise<MessagingResult> {
   const pool = new Pool(o.target.origin, { connections: o.clients + o.senders + 4, keepAliveTimeout: 60_000, connect: connectOptions(o.target, graceMs(o)) });
-  const st: State = { sent: new Map(), ok: [], errors: {}, delivery: new LatencyRecorder(), duplicated: 0, delivered: 0 };
+  const st: State = { sent: new Map(), ok: [], errors: {}, delivery: new LatencyRecorder(), duplicated: 0, delivered: 0, aborted: 0 };
   try {
     const setupStart = performance.now();
     const { senders, clients, rooms } = await setUp(pool, o);
@@ -67,7 +70,7 @@ export async function runMessagingScenario(o: MessagingOptions, onProgress?: (st
     const stop = onProgress?.(() => `sent ${st.ok.length}, delivered ${st.delivered}/${st.ok.length * o.clients}`);
     const sendLat = new LatencyRecorder();
     let seq = 0;
-    const run = await runLoop({ ...o, connections: o.senders }, async (signal, scheduledAt) => {
+    await runLoop({ ...o, connections: o.senders }, async (signal, scheduledAt) => {
       const n = seq++;
       await sendOne(pool, senders[n % senders.length]!, rooms, n, st, sendLat, signal, scheduledAt);
     });
@@ -75,7 +78,7 @@ export async function runMessagingScenario(o: MessagingOptions, onProgress?: (st
     stopSync.abort();
     await Promise.allSettled(syncs);
     stop?.();
-    return result(o, st, clients, seq, sendLat, run.elapsedMs, setupS);
+    return result(o, st, clients, seq, sendLat, setupS);
   } finally {
     await pool.destroy();
   }
@@ -117,7 +120,8 @@ async function sendOne(pool: Pool, sender: Account, rooms: string[], n: number, 
     lat.record(performance.now() - scheduledAt);
     st.ok.push(n);
   } catch (err) {
-    bump(st.errors, `send: ${errorName(err)}`);
+    if (signal.aborted) st.aborted++;
+    bump(st.errors, `send: ${signal.aborted ? 'aborted_at_deadline' : errorName(err)}`);
   }
 }
 
@@ -165,7 +169,7 @@ function errorName(err: unknown): string {
   return e.errcode ? `${e.status} ${e.errcode}` : String(e.code ?? e.name ?? 'Error');
 }
 
-function result(o: MessagingOptions, st: State, clients: readonly Client[], attempted: number, sendLat: LatencyRecorder, elapsedMs: number, setupS: number): MessagingResult {
+function result(o: MessagingOptions, st: State, clients: readonly Client[], attempted: number, sendLat: LatencyRecorder, setupS: number): MessagingResult {
   const expected = st.ok.length * clients.length;
   // Lost: an acknowledged send some client never saw. (A send that failed on our side, e.g. timed
   // out after the server persisted it, may still be delivered; it is neither expected nor lost.)
@@ -174,8 +178,11 @@ function result(o: MessagingOptions, st: State, clients: readonly Client[], atte
   return {
     scenario: 'messaging', target: o.target.href, registration: o.sharedSecret !== null ? 'shared_secret' : 'open',
     clients: o.clients, senders: o.senders, rooms: o.rooms, rate: o.rate,
-    durationS: Math.round(elapsedMs) / 1000, setupS: Math.round(setupS * 1000) / 1000,
-    sends: { attempted, ok: st.ok.length, failed: attempted - st.ok.length, perSecond: Math.round((st.ok.length / (elapsedMs / 1000)) * 10) / 10, latencyMs: sendLat.summary() },
+    durationS: o.durationMs / 1000, setupS: Math.round(setupS * 1000) / 1000,
+    sends: {
+      attempted, ok: st.ok.length, failed: attempted - st.ok.length, aborted: st.aborted,
+      perSecond: Math.round((st.ok.length / (o.durationMs / 1000)) * 10) / 10, latencyMs: sendLat.summary(),
+    },
     delivery: { expected, delivered: st.delivered, lost, duplicated: st.duplicated, latencyMs: st.delivery.summary() },
     errors: st.errors,
   };

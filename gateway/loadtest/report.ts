@@ -17,7 +17,7 @@ function latencyRow(label: string, n: number, l: LatencySummary, extra: string):
 /** The routing scenario's summary. */
 export function renderRouting(r: RoutingResult): string {
   const lines = [
-    `routing load test of ${r.target}: ${r.requests} requests in ${r.durationS.toFixed(1)} s = ${r.requestsPerSecond} req/s over ${r.connections} connections${r.rate ? ` (offered ${r.rate}/s)` : ' (closed loop)'}${r.warmupS ? `, after ${r.warmupS} s warm-up` : ''}`,
+    `routing load test of ${r.target}: ${r.requests} requests sent in ${r.durationS.toFixed(1)} s, ${r.completed} completed = ${r.requestsPerSecond} req/s over ${r.connections} connections${r.rate ? ` (offered ${r.rate}/s)` : ' (closed loop)'}${r.warmupS ? `, after ${r.warmupS} s warm-up` : ''}${r.aborted ? `; ${r.aborted} unanswered, aborted at the deadline` : ''}`,
     `statuses: ${counts(r.statuses)}${Object.keys(r.errors).length ? `; errors: ${counts(r.errors)}` : ''}`,
     '',
     `${'route'.padEnd(16)}${'requests'.padStart(9)}${'p50 ms'.padStart(8)}${'p90 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}  statuses`,
@@ -43,7 +43,7 @@ export function renderMessaging(r: MessagingResult): string {
   const lat = (l: LatencySummary): string => `p50 ${ms(l.p50)} ms, p95 ${ms(l.p95)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms`;
   return [
     `messaging load test of ${r.target}: ${r.clients} syncing clients, ${r.senders} senders, ${r.rooms} rooms, registration ${r.registration}, setup ${r.setupS.toFixed(1)} s`,
-    `sends: ${s.ok} ok / ${s.attempted} attempted in ${r.durationS.toFixed(1)} s = ${s.perSecond} sends/s${r.rate ? ` (offered ${r.rate}/s)` : ''}; send latency ${lat(s.latencyMs)}`,
+    `sends: ${s.ok} ok / ${s.attempted} attempted in ${r.durationS.toFixed(1)} s = ${s.perSecond} sends/s${r.rate ? ` (offered ${r.rate}/s)` : ''}${s.aborted ? `, ${s.aborted} aborted at the deadline` : ''}; send latency ${lat(s.latencyMs)}`,
     `delivery (send → /sync): ${d.delivered} of ${d.expected} expected; lost ${d.lost}, duplicated ${d.duplicated}; latency ${lat(d.latencyMs)}`,
     Object.keys(r.errors).length ? `errors: ${counts(r.errors)}` : 'errors: none',
   ].join('\n');

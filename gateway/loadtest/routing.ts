@@ -33,11 +33,20 @@ export interface RouteStats {
 export interface RoutingResult {
   readonly scenario: 'routing';
   readonly target: string;
+  /** The measured window (--duration); rates are per second of it. */
   readonly durationS: number;
+  /** Wall time from the end of the warm-up until the last request settled (at most duration + grace). */
+  readonly elapsedS: number;
   readonly warmupS: number;
   readonly connections: number;
   readonly rate: number | null;
+  /** Requests sent in the measured window: completed + aborted + other errors. */
   readonly requests: number;
+  /** Requests that got a response (any status). */
+  readonly completed: number;
+  /** Requests still unanswered at duration + grace (also in errors as aborted_at_deadline). */
+  readonly aborted: number;
+  /** Completed requests per second of the measured window. */
   readonly requestsPerSecond: number;
   readonly statuses: Record<string, number>;
   readonly errors: Record<string, number>;
@@ -122,11 +131,13 @@ function progressLine(acc: Acc, o: RoutingOptions): string {
 }
 
 function result(acc: Acc, o: RoutingOptions, elapsedMs: number): RoutingResult {
-  const requests = acc.all.count + Object.values(acc.errors).reduce((s, x) => s + x, 0);
+  const completed = acc.all.count;
+  const requests = completed + Object.values(acc.errors).reduce((s, x) => s + x, 0);
   return {
-    scenario: 'routing', target: o.target.href, durationS: Math.round(elapsedMs) / 1000, warmupS: (o.warmupMs ?? 0) / 1000,
-    connections: o.connections, rate: o.rate, requests,
-    requestsPerSecond: Math.round(requests / (elapsedMs / 1000)),
+    scenario: 'routing', target: o.target.href, durationS: o.durationMs / 1000, elapsedS: Math.round(elapsedMs) / 1000,
+    warmupS: (o.warmupMs ?? 0) / 1000, connections: o.connections, rate: o.rate,
+    requests, completed, aborted: acc.errors.aborted_at_deadline ?? 0,
+    requestsPerSecond: Math.round((completed / (o.durationMs / 1000)) * 10) / 10,
     statuses: acc.statuses, errors: acc.errors, latencyMs: acc.all.summary(),
     routes: CATEGORIES.flatMap((route) => {
       const p = acc.per.get(route);

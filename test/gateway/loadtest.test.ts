@@ -79,6 +79,20 @@ describe('loadtest routing scenario against a node http server', () => {
     }
   });
 
+  it('divides by the --duration window at a low rate (not by the time of the last ticket)', async () => {
+    const srv = await recordingServer();
+    try {
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '2', '--warmup', '0', '--connections', '2', '--rate', '2', '--json']);
+      const r = JSON.parse(stdout) as RoutingResult;
+      assert.equal(r.requests, 4, 'tickets at 0, 0.5, 1 and 1.5 s');
+      assert.equal(r.completed, 4);
+      assert.equal(r.durationS, 2);
+      assert.equal(r.requestsPerSecond, 2);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('stops at the deadline even when the target never answers', async () => {
     const srv = await recordingServer(() => { /* hold every request open */ });
     try {
@@ -87,9 +101,13 @@ describe('loadtest routing scenario against a node http server', () => {
       const took = performance.now() - started;
       const r = JSON.parse(stdout) as RoutingResult;
       assert.equal(r.errors.aborted_at_deadline, 3, 'each connection\'s stuck request was aborted');
+      assert.equal(r.aborted, 3);
+      assert.equal(r.completed, 0);
+      assert.equal(r.requestsPerSecond, 0, 'unanswered requests are not throughput');
+      assert.equal(r.durationS, 1, 'the measured window is --duration, not duration + grace');
       // Duration 1 s + 2 s grace + process start: bounded, with generous slack for a busy machine.
       assert.ok(took < 20_000, `took ${took} ms`);
-      assert.ok(r.durationS <= 3.2, `durationS ${r.durationS}`);
+      assert.ok(r.elapsedS <= 3.2, `elapsedS ${r.elapsedS}`);
     } finally {
       await srv.close();
     }
