@@ -116,7 +116,10 @@ async function execute(v: Values): Promise<number> {
       sharedSecret: s('shared-secret') ?? process.env.SWITCHYARD_SHARED_SECRET ?? null,
       drainMs: numberOption('drain', s('drain'), 10, 600)! * 1000,
     }, progress);
-  if (v.json) console.log(JSON.stringify(result, null, 2));
+  if (v.json) {
+    for (const w of result.warnings) console.error(`gateway loadtest: warning: ${w}`);
+    console.log(JSON.stringify(result, null, 2));
+  }
   else console.log(result.scenario === 'routing' ? renderRouting(result) : renderMessaging(result));
   return 0;
 }

@@ -31,13 +31,36 @@ export function graceMs(o: LoopOptions): number {
   return o.graceMs ?? DEFAULT_GRACE_MS;
 }
 
+/** What a run did, beyond what `once` recorded. */
+export interface LoopResult {
+  /** Wall time of the measured part (after the warm-up), at most duration + grace. */
+  readonly elapsedMs: number;
+  /** Measured requests started (every `once` call after the warm-up). */
+  readonly sent: number;
+  /**
+   * Open loop only: measured tickets that fell due before the deadline but were never sent,
+   * because every connection was still busy when the deadline (or the hard deadline) came.
+   */
+  readonly notSent: number;
+}
+
 /**
  * Runs `once` from `connections` workers until the deadline. `signal` aborts at deadline + grace.
  * `scheduledAt` is when the request was due (open loop) or started (closed loop): measuring
  * latency from it counts the time a request waited for a free connection. `measured` is false
- * during the warm-up. The elapsed time returned covers the measured part only.
+ * during the warm-up.
+ *
+ * With a rate, a ticket that falls due while every connection is blocked waits for one; if none
+ * frees up before the deadline the ticket is never sent. Such tickets are not silently dropped:
+ * `notSent(due, endedAt)` is called for each measured one when the run ends, so the caller can
+ * count it and record its latency as at least `endedAt - due` (coordinated omission otherwise
+ * hides exactly the stall the test should show).
  */
-export async function runLoop(o: LoopOptions, once: (signal: AbortSignal, scheduledAt: number, measured: boolean) => Promise<void>): Promise<{ elapsedMs: number }> {
+export async function runLoop(
+  o: LoopOptions,
+  once: (signal: AbortSignal, scheduledAt: number, measured: boolean) => Promise<void>,
+  notSent?: (due: number, endedAt: number) => void,
+): Promise<LoopResult> {
   const warmup = o.warmupMs ?? 0;
   const begin = performance.now();
   const start = begin + warmup;
@@ -46,17 +69,25 @@ export async function runLoop(o: LoopOptions, once: (signal: AbortSignal, schedu
   let expired!: () => void;
   const hardDeadline = new Promise<void>((resolve) => { expired = resolve; });
   const hard = setTimeout(() => { abort.abort(); expired(); }, warmup + o.durationMs + graceMs(o));
-  let ticket = 0;
+  const dueAt = (t: number): number => begin + (t * 1000) / o.rate!;
+  let ticket = 0, sent = 0;
+  /** Due times of tickets a worker took but could not send before the deadline. */
+  const dropped: number[] = [];
+  let finished = false;
   const worker = async (): Promise<void> => {
-    while (!abort.signal.aborted) {
+    while (!abort.signal.aborted && !finished) {
       let due = performance.now();
       if (o.rate !== null) {
-        due = begin + (ticket++ * 1000) / o.rate;
+        due = dueAt(ticket++);
         if (due >= deadline) return;
         const wait = due - performance.now();
         if (wait > 1) await sleep(wait);
       }
-      if (performance.now() >= deadline) return;
+      if (performance.now() >= deadline || finished) {
+        if (o.rate !== null) dropped.push(due);
+        return;
+      }
+      if (due >= start) sent++;
       await once(abort.signal, due, due >= start);
     }
   };
@@ -64,6 +95,30 @@ export async function runLoop(o: LoopOptions, once: (signal: AbortSignal, schedu
   // the hard deadline: give aborted requests a moment to settle, then return; the caller destroys
   // its connection pool, which ends whatever is left.
   await Promise.race([Promise.all(Array.from({ length: o.connections }, worker)), hardDeadline.then(() => sleep(SETTLE_MS))]);
+  finished = true;
   clearTimeout(hard);
-  return { elapsedMs: Math.min(performance.now(), deadline + graceMs(o)) - start };
+  const endedAt = performance.now();
+  let unsent = 0;
+  if (o.rate !== null) {
+    const miss = (due: number): void => {
+      if (due < start || due >= deadline) return;
+      unsent++;
+      notSent?.(due, endedAt);
+    };
+    // Tickets taken too late, then those no worker took (all were blocked).
+    for (const due of dropped) miss(due);
+    for (let t = ticket; dueAt(t) < deadline; t++) miss(dueAt(t));
+  }
+  return { elapsedMs: Math.min(endedAt, deadline + graceMs(o)) - start, sent, notSent: unsent };
+}
+
+/**
+ * A warning when an open-loop run sent well under (below 90 % of) the offered rate: the numbers
+ * then describe a lighter load than asked for, and the unsent tickets say by how much.
+ */
+export function rateWarnings(o: LoopOptions, run: LoopResult, what: string): string[] {
+  if (o.rate === null) return [];
+  const achieved = run.sent / (o.durationMs / 1000);
+  if (achieved >= 0.9 * o.rate) return [];
+  return [`achieved ${Math.round(achieved * 10) / 10} ${what}/s, well below the offered ${o.rate}/s: ${run.notSent} ${what} fell due while all ${o.connections} connections were busy and were never sent (not_sent; counted in the latency from when they were due to the end of the run). Add --connections or lower --rate, or the target is stalling.`];
 }

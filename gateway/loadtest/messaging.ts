@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { call, registerOpen, registerWithSharedSecret, timelineEvents, type Account } from './matrix.ts';
-import { graceMs, runLoop, type LoopOptions } from './loop.ts';
+import { graceMs, rateWarnings, runLoop, type LoopOptions } from './loop.ts';
 import { bump, LatencyRecorder, type LatencySummary } from './stats.ts';
 import { connectOptions } from './target.ts';
 
@@ -36,10 +36,16 @@ export interface MessagingResult {
   /** The measured window (--duration); sends/s are per second of it. */
   readonly durationS: number;
   readonly setupS: number;
-  /** `failed` includes `aborted` (unanswered at duration + grace). */
-  readonly sends: { attempted: number; ok: number; failed: number; aborted: number; perSecond: number; latencyMs: LatencySummary };
+  /**
+   * `failed` includes `aborted` (unanswered at duration + grace). `notSent`: with --rate, messages
+   * that fell due but were never sent because every sender was blocked. Send latency includes
+   * aborted sends (at due → abort) and unsent ones (at due → end of run).
+   */
+  readonly sends: { attempted: number; ok: number; failed: number; aborted: number; notSent: number; perSecond: number; latencyMs: LatencySummary };
   readonly delivery: { expected: number; delivered: number; lost: number; duplicated: number; latencyMs: LatencySummary };
   readonly errors: Record<string, number>;
+  /** E.g. the achieved send rate fell well below --rate. */
+  readonly warnings: readonly string[];
 }
 
 const MARK = 'org.switchyard.loadtest.seq';
@@ -70,15 +76,21 @@ export async function runMessagingScenario(o: MessagingOptions, onProgress?: (st
     const stop = onProgress?.(() => `sent ${st.ok.length}, delivered ${st.delivered}/${st.ok.length * o.clients}`);
     const sendLat = new LatencyRecorder();
     let seq = 0;
-    await runLoop({ ...o, connections: o.senders }, async (signal, scheduledAt) => {
+    const loop = { ...o, connections: o.senders };
+    const run = await runLoop(loop, async (signal, scheduledAt) => {
       const n = seq++;
       await sendOne(pool, senders[n % senders.length]!, rooms, n, st, sendLat, signal, scheduledAt);
+    }, (due, endedAt) => {
+      // Due but never sent (every sender was blocked): its latency is at least the time it waited.
+      bump(st.errors, 'send: not_sent');
+      sendLat.record(endedAt - due);
     });
+    const warnings = rateWarnings(loop, run, 'sends');
     await drain(st, o.clients, o.drainMs ?? 10_000);
     stopSync.abort();
     await Promise.allSettled(syncs);
     stop?.();
-    return result(o, st, clients, seq, sendLat, setupS);
+    return result(o, st, clients, seq, run.notSent, sendLat, setupS, warnings);
   } finally {
     await pool.destroy();
   }
@@ -120,7 +132,10 @@ async function sendOne(pool: Pool, sender: Account, rooms: string[], n: number, 
     lat.record(performance.now() - scheduledAt);
     st.ok.push(n);
   } catch (err) {
-    if (signal.aborted) st.aborted++;
+    if (signal.aborted) {
+      st.aborted++;
+      lat.record(performance.now() - scheduledAt);
+    }
     bump(st.errors, `send: ${signal.aborted ? 'aborted_at_deadline' : errorName(err)}`);
   }
 }
@@ -169,7 +184,7 @@ function errorName(err: unknown): string {
   return e.errcode ? `${e.status} ${e.errcode}` : String(e.code ?? e.name ?? 'Error');
 }
 
-function result(o: MessagingOptions, st: State, clients: readonly Client[], attempted: number, sendLat: LatencyRecorder, setupS: number): MessagingResult {
+function result(o: MessagingOptions, st: State, clients: readonly Client[], attempted: number, notSent: number, sendLat: LatencyRecorder, setupS: number, warnings: string[]): MessagingResult {
   const expected = st.ok.length * clients.length;
   // Lost: an acknowledged send some client never saw. (A send that failed on our side, e.g. timed
   // out after the server persisted it, may still be delivered; it is neither expected nor lost.)
@@ -180,10 +195,10 @@ function result(o: MessagingOptions, st: State, clients: readonly Client[], atte
     clients: o.clients, senders: o.senders, rooms: o.rooms, rate: o.rate,
     durationS: o.durationMs / 1000, setupS: Math.round(setupS * 1000) / 1000,
     sends: {
-      attempted, ok: st.ok.length, failed: attempted - st.ok.length, aborted: st.aborted,
+      attempted, ok: st.ok.length, failed: attempted - st.ok.length, aborted: st.aborted, notSent,
       perSecond: Math.round((st.ok.length / (o.durationMs / 1000)) * 10) / 10, latencyMs: sendLat.summary(),
     },
     delivery: { expected, delivered: st.delivered, lost, duplicated: st.duplicated, latencyMs: st.delivery.summary() },
-    errors: st.errors,
+    errors: st.errors, warnings,
   };
 }

@@ -17,12 +17,13 @@ function latencyRow(label: string, n: number, l: LatencySummary, extra: string):
 /** The routing scenario's summary. */
 export function renderRouting(r: RoutingResult): string {
   const lines = [
+    ...r.warnings.map((w) => `WARNING: ${w}`),
     `routing load test of ${r.target}: ${r.requests} requests sent in ${r.durationS.toFixed(1)} s, ${r.completed} completed = ${r.requestsPerSecond} req/s over ${r.connections} connections${r.rate ? ` (offered ${r.rate}/s)` : ' (closed loop)'}${r.warmupS ? `, after ${r.warmupS} s warm-up` : ''}${r.aborted ? `; ${r.aborted} unanswered, aborted at the deadline` : ''}`,
     `statuses: ${counts(r.statuses)}${Object.keys(r.errors).length ? `; errors: ${counts(r.errors)}` : ''}`,
     '',
     `${'route'.padEnd(16)}${'requests'.padStart(9)}${'p50 ms'.padStart(8)}${'p90 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}  statuses`,
     ...r.routes.map((x) => latencyRow(x.route, x.requests, x.latencyMs, counts(x.statuses))),
-    latencyRow('all', r.requests, r.latencyMs, ''),
+    latencyRow('all', r.latencyMs.count, r.latencyMs, r.notSent ? `incl. ${r.notSent} due but never sent (not_sent)` : ''),
   ];
   if (r.serverHeader) {
     lines.push('', `servers (from ${r.serverHeader}):`);
@@ -42,8 +43,9 @@ export function renderMessaging(r: MessagingResult): string {
   const s = r.sends, d = r.delivery;
   const lat = (l: LatencySummary): string => `p50 ${ms(l.p50)} ms, p95 ${ms(l.p95)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms`;
   return [
+    ...r.warnings.map((w) => `WARNING: ${w}`),
     `messaging load test of ${r.target}: ${r.clients} syncing clients, ${r.senders} senders, ${r.rooms} rooms, registration ${r.registration}, setup ${r.setupS.toFixed(1)} s`,
-    `sends: ${s.ok} ok / ${s.attempted} attempted in ${r.durationS.toFixed(1)} s = ${s.perSecond} sends/s${r.rate ? ` (offered ${r.rate}/s)` : ''}${s.aborted ? `, ${s.aborted} aborted at the deadline` : ''}; send latency ${lat(s.latencyMs)}`,
+    `sends: ${s.ok} ok / ${s.attempted} attempted in ${r.durationS.toFixed(1)} s = ${s.perSecond} sends/s${r.rate ? ` (offered ${r.rate}/s)` : ''}${s.aborted ? `, ${s.aborted} aborted at the deadline` : ''}${s.notSent ? `, ${s.notSent} due but never sent` : ''}; send latency ${lat(s.latencyMs)}`,
     `delivery (send → /sync): ${d.delivered} of ${d.expected} expected; lost ${d.lost}, duplicated ${d.duplicated}; latency ${lat(d.latencyMs)}`,
     Object.keys(r.errors).length ? `errors: ${counts(r.errors)}` : 'errors: none',
   ].join('\n');

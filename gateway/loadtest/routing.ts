@@ -10,7 +10,7 @@ import { Pool } from 'undici';
 import { CATEGORIES, type Category, type Mix } from '../../routing/simulate/mix.ts';
 import { createTrafficModel, type GeneratedRequest } from '../../routing/simulate/traffic.ts';
 import { bump, LatencyRecorder, type LatencySummary } from './stats.ts';
-import { graceMs, runLoop, type LoopOptions } from './loop.ts';
+import { graceMs, rateWarnings, runLoop, type LoopOptions, type LoopResult } from './loop.ts';
 import { connectOptions } from './target.ts';
 
 export interface RoutingOptions extends LoopOptions {
@@ -46,8 +46,16 @@ export interface RoutingResult {
   readonly completed: number;
   /** Requests still unanswered at duration + grace (also in errors as aborted_at_deadline). */
   readonly aborted: number;
+  /**
+   * With --rate: requests that fell due in the measured window but were never sent because every
+   * connection was busy until the deadline (also in errors as not_sent). Each is in latencyMs at
+   * (end of run − due time).
+   */
+  readonly notSent: number;
   /** Completed requests per second of the measured window. */
   readonly requestsPerSecond: number;
+  /** E.g. the achieved rate fell well below --rate. Printed first in the text output, on stderr with --json. */
+  readonly warnings: readonly string[];
   readonly statuses: Record<string, number>;
   readonly errors: Record<string, number>;
   readonly latencyMs: LatencySummary;
@@ -77,10 +85,14 @@ export async function runRoutingScenario(o: RoutingOptions, onProgress?: (status
     const g = model.next();
     const outcome = await send(pool, base, g, signal);
     if (measured) record(acc, g.category, performance.now() - scheduledAt, outcome);
+  }, (due, endedAt) => {
+    // Due but never sent (every connection was blocked): its latency is at least the time it waited.
+    bump(acc.errors, 'not_sent');
+    acc.all.record(endedAt - due);
   });
   stop?.();
   await pool.destroy();
-  return result(acc, o, run.elapsedMs);
+  return result(acc, o, run);
 }
 
 type Outcome = { status: number; server: string | null; header: string | null } | { error: string };
@@ -105,12 +117,21 @@ async function send(pool: Pool, base: string, g: GeneratedRequest, signal: Abort
   }
 }
 
+/** Errors that mean the target stalled; their latency (at least due → abort) is recorded. */
+const STALLED = new Set(['aborted_at_deadline', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 function record(acc: Acc, category: Category, ms: number, o: Outcome): void {
   let per = acc.per.get(category);
   if (!per) acc.per.set(category, per = { lat: new LatencyRecorder(), statuses: {}, servers: {} });
   if ('error' in o) {
     bump(acc.errors, o.error);
     bump(per.statuses, 'error');
+    // A request that stalled until it was aborted or timed out waited at least this long: leaving
+    // it out of the percentiles would hide the stall (coordinated omission).
+    if (STALLED.has(o.error)) {
+      acc.all.record(ms);
+      per.lat.record(ms);
+    }
     return;
   }
   acc.all.record(ms);
@@ -127,17 +148,20 @@ function record(acc: Acc, category: Category, ms: number, o: Outcome): void {
 
 function progressLine(acc: Acc, o: RoutingOptions): string {
   const errors = Object.values(acc.errors).reduce((s, x) => s + x, 0);
-  return `${acc.all.count} requests, ${errors} errors${o.rate ? `, offered ${o.rate}/s` : ''}`;
+  const completed = Object.values(acc.statuses).reduce((s, x) => s + x, 0);
+  return `${completed} requests, ${errors} errors${o.rate ? `, offered ${o.rate}/s` : ''}`;
 }
 
-function result(acc: Acc, o: RoutingOptions, elapsedMs: number): RoutingResult {
-  const completed = acc.all.count;
-  const requests = completed + Object.values(acc.errors).reduce((s, x) => s + x, 0);
+function result(acc: Acc, o: RoutingOptions, run: LoopResult): RoutingResult {
+  const completed = Object.values(acc.statuses).reduce((s, x) => s + x, 0);
+  const notSent = acc.errors.not_sent ?? 0;
+  const requests = completed + Object.values(acc.errors).reduce((s, x) => s + x, 0) - notSent;
   return {
-    scenario: 'routing', target: o.target.href, durationS: o.durationMs / 1000, elapsedS: Math.round(elapsedMs) / 1000,
+    scenario: 'routing', target: o.target.href, durationS: o.durationMs / 1000, elapsedS: Math.round(run.elapsedMs) / 1000,
     warmupS: (o.warmupMs ?? 0) / 1000, connections: o.connections, rate: o.rate,
-    requests, completed, aborted: acc.errors.aborted_at_deadline ?? 0,
+    requests, completed, aborted: acc.errors.aborted_at_deadline ?? 0, notSent,
     requestsPerSecond: Math.round((completed / (o.durationMs / 1000)) * 10) / 10,
+    warnings: rateWarnings(o, run, 'requests'),
     statuses: acc.statuses, errors: acc.errors, latencyMs: acc.all.summary(),
     routes: CATEGORIES.flatMap((route) => {
       const p = acc.per.get(route);

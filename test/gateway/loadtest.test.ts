@@ -93,6 +93,30 @@ describe('loadtest routing scenario against a node http server', () => {
     }
   });
 
+  it('counts tickets that fell due while every connection was blocked, with their latency, and warns', async () => {
+    // Answers the first 10 requests, then holds every request open: both connections block.
+    let n = 0;
+    const srv = await recordingServer((req, res) => { if (++n <= 10) { req.resume(); req.on('end', () => res.end('{}')); } });
+    try {
+      const { stdout, stderr } = await loadtest(['--target', `http://127.0.0.1:${srv.port}`, '--scenario', 'routing', '--duration', '1', '--warmup', '0', '--connections', '2', '--rate', '50', '--json']);
+      const r = JSON.parse(stdout) as RoutingResult;
+      assert.equal(r.completed, 10);
+      assert.equal(r.aborted, 2, 'the two blocked requests');
+      assert.equal(r.requests, 12);
+      assert.equal(r.notSent, 50 - 12, 'every other ticket due in the 1 s window is counted, not dropped');
+      assert.equal(r.errors.not_sent, r.notSent);
+      assert.equal(r.latencyMs.count, 50, 'completed, aborted and unsent requests are all in the histogram');
+      // The unsent and aborted ones waited from their due time to the end of the run (1 s + 2 s grace).
+      assert.ok(r.latencyMs.p50 >= 2000, `p50 ${r.latencyMs.p50} ms`);
+      assert.ok(r.latencyMs.max >= 2700, `max ${r.latencyMs.max} ms`);
+      assert.equal(r.warnings.length, 1);
+      assert.match(r.warnings[0]!, /achieved 12 requests\/s, well below the offered 50\/s: 38 requests/);
+      assert.match(stderr, /warning: achieved 12 requests\/s/);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('stops at the deadline even when the target never answers', async () => {
     const srv = await recordingServer(() => { /* hold every request open */ });
     try {
