@@ -13,6 +13,8 @@ export interface SimServer {
   readonly upstream: string;
   readonly name: string;
   readonly down: boolean;
+  /** Relative weight in its pool (default 1): imbalance is measured against it. */
+  readonly weight?: number;
 }
 
 /** What the simulation needs of a compiled table (routing/table.ts RoutingTable satisfies it). */

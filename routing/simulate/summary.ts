@@ -3,7 +3,7 @@
  * upstream and server, imbalance per pool, stickiness per group kind, and — when a membership
  * change was simulated — which keys moved and from where to where.
  */
-import type { ScenarioCounts, SimulationRun } from './engine.ts';
+import type { ScenarioCounts, SimServer, SimulationRun } from './engine.ts';
 import { CATEGORIES, type Category, type Mix } from './mix.ts';
 import { STICKY_KINDS, type StickyKind, type TrafficModel } from './traffic.ts';
 
@@ -17,16 +17,21 @@ export interface ServerShare {
   /** Sticky keys (users, rooms, origins) whose requests this server took first. */
   readonly keys: number;
   readonly down: boolean;
+  /** The server's weight in its pool (1 unless routes.yaml sets one). */
+  readonly weight: number;
 }
 
 export interface UpstreamShare {
   readonly name: string;
   readonly requests: number;
   readonly share: number;
-  /** max / mean of requests over the servers that can be picked (not `down`); 1 is perfect. */
+  /**
+   * Weighted max / mean of requests over the servers that can be picked (not `down`):
+   * max(nᵢ / wᵢ) / (Σn / Σw), so a 3:1 weighted pool split 75/25 is 1; 1 is perfect.
+   */
   readonly imbalance: number;
   /**
-   * max / mean of sticky keys over those servers (1 when the pool has no sticky keys). Hashing
+   * The same ratio over sticky keys (1 when the pool has no sticky keys). Hashing
    * balances keys, not requests: with Zipf activity a pool can be fair by keys and still carry
    * uneven load, which this separates from an unfair hash.
    */
@@ -124,23 +129,32 @@ function keysPerServer(c: ScenarioCounts): Int32Array {
   return keys;
 }
 
-/** max / mean over `values` (1 when the mean is 0). */
-function maxOverMean(values: readonly number[]): number {
-  const mean = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0;
-  return mean > 0 ? Math.max(...values) / mean : 1;
+/**
+ * Weighted max / mean: max(nᵢ / wᵢ) / (Σn / Σw) over `values` (1 when nothing was counted). With
+ * equal weights this is plain max / mean; with weights, a split in proportion to them is 1.
+ */
+function maxOverMean(values: readonly { n: number; w: number }[]): number {
+  const total = values.reduce((a, x) => a + x.n, 0), weights = values.reduce((a, x) => a + x.w, 0);
+  const mean = weights > 0 ? total / weights : 0;
+  return mean > 0 ? Math.max(...values.map((x) => x.n / x.w)) / mean : 1;
+}
+
+function weightOf(s: SimServer): number {
+  return s.weight ?? 1;
 }
 
 function upstreamShare(c: ScenarioCounts, name: string, routed: number, keys: Int32Array): UpstreamShare {
   const servers = c.servers.flatMap((s, i) => (s.upstream === name ? [{ s, n: c.serverRequests[i]!, k: keys[i]! }] : []));
   const requests = servers.reduce((sum, x) => sum + x.n, 0);
-  const eligible = servers.filter((x) => !x.s.down);
+  // Down servers are left out of both the max and the mean; a weight of 0 cannot take traffic either.
+  const eligible = servers.filter((x) => !x.s.down && weightOf(x.s) > 0);
   return {
     name, requests,
     share: routed > 0 ? requests / routed : 0,
-    imbalance: maxOverMean(eligible.map((x) => x.n)),
-    keyImbalance: maxOverMean(eligible.map((x) => x.k)),
+    imbalance: maxOverMean(eligible.map((x) => ({ n: x.n, w: weightOf(x.s) }))),
+    keyImbalance: maxOverMean(eligible.map((x) => ({ n: x.k, w: weightOf(x.s) }))),
     servers: servers.map(({ s, n, k }) => ({
-      name: s.name, requests: n, down: s.down, keys: k,
+      name: s.name, requests: n, down: s.down, keys: k, weight: weightOf(s),
       share: routed > 0 ? n / routed : 0,
       poolShare: requests > 0 ? n / requests : 0,
     })),

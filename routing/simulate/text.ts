@@ -27,7 +27,7 @@ function scenario(s: ScenarioReport, labelled: boolean): string[] {
       [u.name, num(u.requests), pct(u.share), '', u.imbalance.toFixed(3), '', u.keyImbalance.toFixed(3)],
       ...u.servers.map((sv) => [`  ${sv.name}${sv.down ? ' (down)' : ''}`, num(sv.requests), pct(sv.share), pct(sv.poolShare), '', num(sv.keys), '']),
     ])));
-  lines.push('imbalance = max/mean requests over the servers that can be picked; key imbalance = the same over sticky keys');
+  lines.push('imbalance = max/mean requests per unit of weight over the servers that can be picked; key imbalance = the same over sticky keys');
   lines.push('', table(['category', 'requests', 'upstreams'],
     s.categories.filter((c) => c.requests > 0).map((c) => [c.category, num(c.requests),
       Object.entries(c.upstreams).sort((a, b) => b[1] - a[1]).map(([u, n]) => `${u} ${pct(n / c.requests)}`).join(', ')])));

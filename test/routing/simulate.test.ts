@@ -121,6 +121,44 @@ describe('gateway simulate: shares and stickiness', () => {
   });
 });
 
+describe('gateway simulate: weighted pools', () => {
+  const file = join(dir, 'weighted.yaml');
+  writeFileSync(file, `
+upstreams:
+  main: { servers: [{ name: main, url: "http://127.0.0.1:8080" }] }
+  sync:
+    balance: { policy: consistent_hash, key: token_user }
+    servers:
+      - { name: big, url: "http://127.0.0.1:8101", weight: 3 }
+      - { name: small, url: "http://127.0.0.1:8102", weight: 1 }
+  rr:
+    servers:
+      - { name: rbig, url: "http://127.0.0.1:8111", weight: 3 }
+      - { name: rsmall, url: "http://127.0.0.1:8112", weight: 1 }
+      - { name: rgone, url: "http://127.0.0.1:8113", weight: 5, down: true }
+routes:
+  - { name: sync, match: { groups: [sync] }, upstream: sync }
+  - { name: send, match: { groups: [event_sending] }, upstream: rr }
+`);
+
+  it('measures imbalance against the weights: a 3:1 pool split 75/25 is balanced', () => {
+    const r = base(file);
+    const rr = upstream(r, 'rr');
+    const [big, small] = rr.servers;
+    assert.equal(big!.weight, 3);
+    assert.ok(Math.abs(big!.poolShare - 0.75) < 0.001, `rbig ${big!.poolShare}`);
+    assert.ok(Math.abs(small!.poolShare - 0.25) < 0.001, `rsmall ${small!.poolShare}`);
+    assert.ok(rr.imbalance < 1.01, `weighted round robin imbalance ${rr.imbalance} (the down server's weight 5 is left out)`);
+    // The hashed pool: max(nᵢ/wᵢ) / (Σn/Σw), the same for keys.
+    const sync = upstream(r, 'sync');
+    const per = (f: (x: (typeof sync.servers)[number]) => number) =>
+      Math.max(...sync.servers.map((x) => f(x) / x.weight)) / (sync.servers.reduce((a, x) => a + f(x), 0) / 4);
+    assert.equal(sync.imbalance, per((x) => x.requests));
+    assert.equal(sync.keyImbalance, per((x) => x.keys));
+    assert.ok(sync.keyImbalance < 1.2, `key imbalance ${sync.keyImbalance}`);
+  });
+});
+
 describe('gateway simulate: membership changes', () => {
   const file = routesFile('members.yaml');
 
