@@ -3,7 +3,8 @@
  * Matrix traffic model and reports balance, stickiness and — for --down/--add — which keys move,
  * as text, JSON, or a self-contained HTML report. Offline: nothing is sent anywhere.
  */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../config/errors.ts';
 import { SimulateError } from '../../routing/simulate/errors.ts';
@@ -92,8 +93,25 @@ function zipfOption(name: string, raw: string | undefined): number | undefined {
   return v;
 }
 
+/** Fails before the (long) simulation when --report FILE cannot be written. */
+function checkWritable(file: string): void {
+  try {
+    if (existsSync(file)) {
+      if (statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      accessSync(file, constants.W_OK);
+    } else {
+      accessSync(dirname(resolve(file)), constants.W_OK);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such directory' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new SimulateError('bad_option', `--report ${file}: cannot write there (${why})`);
+  }
+}
+
 function execute(v: Values): number {
   if (typeof v.routes !== 'string') throw new SimulateError('bad_option', '--routes FILE is required (see --help)');
+  if (typeof v.report === 'string') checkWritable(v.report);
   const report = simulateFile({
     routes: v.routes,
     requests: intOption('requests', v.requests as string | undefined, 1_000_000, 1, 100_000_000),
@@ -107,7 +125,13 @@ function execute(v: Values): number {
     down: (v.down as string[] | undefined) ?? [],
     add: (v.add as string[] | undefined) ?? [],
   });
-  if (typeof v.report === 'string') writeFileSync(v.report, renderHtml(report));
+  if (typeof v.report === 'string') {
+    try {
+      writeFileSync(v.report, renderHtml(report));
+    } catch (err) {
+      throw new SimulateError('bad_option', `--report ${v.report}: cannot write there (${(err as Error).message})`);
+    }
+  }
   if (v.json) console.log(JSON.stringify(report, null, 2));
   else console.log(renderText(report));
   if (typeof v.report === 'string') (v.json ? console.error : console.log)(`\nreport written to ${v.report}`);

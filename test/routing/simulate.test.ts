@@ -233,6 +233,15 @@ describe('gateway simulate CLI', () => {
     assert.match(stdout, /user_sync\s+[\d,]+\s+0/);
   });
 
+  it('refuses an unwritable --report before simulating (exit 2, no stack trace)', async () => {
+    const started = performance.now();
+    for (const bad of ['/nonexistent/dir/x.html', dir]) {
+      await assert.rejects(run(node, ['gateway/cli.ts', 'simulate', '--routes', file, '--requests', '20000000', '--report', bad]),
+        (e: { code: number; stderr: string; stdout: string }) => e.code === 2 && /^gateway simulate: --report .*: cannot write there \((no such directory|is a directory)\)\n$/.test(e.stderr) && e.stdout === '');
+    }
+    assert.ok(performance.now() - started < 10_000, 'refused before 20 million requests were simulated');
+  });
+
   it('exits 1 on a bad mix file and 2 on a bad option', async () => {
     const mix = join(dir, 'bad-mix.yaml');
     writeFileSync(mix, 'sync: 1\nsnyc: 2\n');
