@@ -26,13 +26,22 @@ export interface Account {
   readonly token: string;
 }
 
-/** One JSON call. `token` goes in the Authorization header (spec §"Using access tokens"). */
-export async function call(pool: Pool, method: string, path: string, opts: { token?: string; body?: unknown; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
+/** Where calls go: the pool for the target's origin and the target's path prefix ('' for none). */
+export interface Endpoint {
+  readonly pool: Pool;
+  readonly base: string;
+}
+
+/**
+ * One JSON call to `path` (absolute, /_matrix/...) under the endpoint's prefix. `token` goes in
+ * the Authorization header (spec §"Using access tokens").
+ */
+export async function call(ep: Endpoint, method: string, path: string, opts: { token?: string; body?: unknown; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await pool.request({
-    method: method as 'GET', path, headers, signal: opts.signal,
+  const res = await ep.pool.request({
+    method: method as 'GET', path: `${ep.base}${path}`, headers, signal: opts.signal,
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     headersTimeout: opts.timeoutMs ?? 15_000, bodyTimeout: opts.timeoutMs ?? 15_000,
   });
@@ -50,7 +59,7 @@ export async function call(pool: Pool, method: string, path: string, opts: { tok
  * GET a nonce, then POST the user with an HMAC-SHA1 over nonce, username, password and
  * "admin"/"notadmin" joined by NUL bytes, keyed with `registration_shared_secret`.
  */
-export async function registerWithSharedSecret(pool: Pool, secret: string, username: string, password: string): Promise<Account> {
+export async function registerWithSharedSecret(pool: Endpoint, secret: string, username: string, password: string): Promise<Account> {
   const { nonce } = await call(pool, 'GET', '/_synapse/admin/v1/register');
   if (typeof nonce !== 'string') throw new Error('shared-secret registration: the server sent no nonce');
   const mac = createHmac('sha1', secret).update([nonce, username, password, 'notadmin'].join('\x00')).digest('hex');
@@ -62,7 +71,7 @@ export async function registerWithSharedSecret(pool: Pool, secret: string, usern
  * Open registration (spec: POST /_matrix/client/v3/register, User-Interactive Authentication):
  * the first call returns 401 with a session and flows; the second completes the m.login.dummy stage.
  */
-export async function registerOpen(pool: Pool, username: string, password: string): Promise<Account> {
+export async function registerOpen(pool: Endpoint, username: string, password: string): Promise<Account> {
   const body = { username, password, initial_device_display_name: 'switchyard loadtest' };
   try {
     return account(await call(pool, 'POST', '/_matrix/client/v3/register', { body }));

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { call, registerOpen, registerWithSharedSecret, timelineEvents, type Account } from './matrix.ts';
+import { call, registerOpen, registerWithSharedSecret, timelineEvents, type Account, type Endpoint } from './matrix.ts';
 import { graceMs, rateWarnings, runLoop, type LoopOptions } from './loop.ts';
 import { bump, LatencyRecorder, type LatencySummary } from './stats.ts';
 import { connectOptions } from './target.ts';
@@ -65,7 +65,9 @@ interface State {
 
 /** Runs the messaging scenario. Setup time is reported separately and bounded by per-call timeouts. */
 export async function runMessagingScenario(o: MessagingOptions, onProgress?: (status: () => string) => () => void): Promise<MessagingResult> {
-  const pool = new Pool(o.target.origin, { connections: o.clients + o.senders + 4, keepAliveTimeout: 60_000, connect: connectOptions(o.target, graceMs(o)) });
+  const undiciPool = new Pool(o.target.origin, { connections: o.clients + o.senders + 4, keepAliveTimeout: 60_000, connect: connectOptions(o.target, graceMs(o)) });
+  // Every path is under the target's path prefix (e.g. a homeserver behind /matrix-proxy).
+  const pool: Endpoint = { pool: undiciPool, base: o.target.pathname.replace(/\/$/, '') };
   const st: State = { sent: new Map(), ok: [], errors: {}, delivery: new LatencyRecorder(), duplicated: 0, delivered: 0, aborted: 0 };
   try {
     const setupStart = performance.now();
@@ -92,11 +94,11 @@ export async function runMessagingScenario(o: MessagingOptions, onProgress?: (st
     stop?.();
     return result(o, st, clients, seq, run.notSent, sendLat, setupS, warnings);
   } finally {
-    await pool.destroy();
+    await undiciPool.destroy();
   }
 }
 
-async function setUp(pool: Pool, o: MessagingOptions): Promise<{ senders: Account[]; clients: Client[]; rooms: string[] }> {
+async function setUp(pool: Endpoint, o: MessagingOptions): Promise<{ senders: Account[]; clients: Client[]; rooms: string[] }> {
   const run = randomBytes(4).toString('hex');
   const password = randomBytes(12).toString('base64url');
   const register = (name: string): Promise<Account> => (o.sharedSecret !== null
@@ -123,7 +125,7 @@ async function inBatches<T>(n: number, fn: (i: number) => Promise<T>): Promise<T
   return out;
 }
 
-async function sendOne(pool: Pool, sender: Account, rooms: string[], n: number, st: State, lat: LatencyRecorder, signal: AbortSignal, scheduledAt: number): Promise<void> {
+async function sendOne(pool: Endpoint, sender: Account, rooms: string[], n: number, st: State, lat: LatencyRecorder, signal: AbortSignal, scheduledAt: number): Promise<void> {
   const room = n % rooms.length;
   st.sent.set(n, { at: scheduledAt, room });
   const path = `/_matrix/client/v3/rooms/${encodeURIComponent(rooms[room]!)}/send/m.room.message/lt${n}`;
@@ -140,7 +142,7 @@ async function sendOne(pool: Pool, sender: Account, rooms: string[], n: number, 
   }
 }
 
-async function syncLoop(pool: Pool, c: Client, rooms: string[], st: State, signal: AbortSignal): Promise<void> {
+async function syncLoop(pool: Endpoint, c: Client, rooms: string[], st: State, signal: AbortSignal): Promise<void> {
   const roomIndex = new Map(rooms.map((r, i) => [r, i]));
   while (!signal.aborted) {
     try {

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runLoop } from '../../gateway/loadtest/loop.ts';
 import { checkTarget, connectOptions, isLoopbackHost, loopbackLookup } from '../../gateway/loadtest/target.ts';
 import type { RoutingResult } from '../../gateway/loadtest/routing.ts';
+import type { MessagingResult } from '../../gateway/loadtest/messaging.ts';
 import { SimulateError } from '../../routing/simulate/errors.ts';
 import { ROOT, startGateway, startUpstream, type Upstream } from './support.ts';
 
@@ -192,6 +193,47 @@ describe('loadtest routing scenario through the gateway', () => {
       assert.deepEqual(Object.keys(r.routes.find((x) => x.route === 'unmatched')!.servers), ['main']);
     } finally {
       await gw.close();
+    }
+  });
+});
+
+describe('loadtest messaging scenario under a path prefix', () => {
+  it('sends every Matrix call under the target\'s path (a homeserver behind /hs)', async () => {
+    // A minimal homeserver mounted at /hs: open registration, rooms, send, /sync; 404 elsewhere.
+    const events: { room: string; ev: unknown }[] = [];
+    let rooms = 0;
+    const json = (res: http.ServerResponse, code: number, body: unknown) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
+    const srv = await recordingServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => { raw += c; });
+      req.on('end', () => {
+        const u = new URL(req.url!, 'http://x');
+        if (!u.pathname.startsWith('/hs/_matrix/client/v3/')) return json(res, 404, { errcode: 'M_UNRECOGNIZED' });
+        const p = u.pathname.slice('/hs/_matrix/client/v3/'.length);
+        const body = raw ? JSON.parse(raw) as Record<string, unknown> : {};
+        if (p === 'register') return body.auth ? json(res, 200, { user_id: `@${String(body.username)}:x`, access_token: `t_${String(body.username)}` }) : json(res, 401, { session: 's', flows: [] });
+        if (p === 'createRoom') return json(res, 200, { room_id: `!r${++rooms}:x` });
+        if (p.startsWith('join/')) return json(res, 200, {});
+        if (p.includes('/send/')) { events.push({ room: decodeURIComponent(p.split('/')[1]!), ev: { type: 'm.room.message', content: body } }); return json(res, 200, { event_id: `$${events.length}` }); }
+        if (p === 'sync') {
+          const since = Number(u.searchParams.get('since') ?? events.length);
+          return setTimeout(() => {
+            const join: Record<string, { timeline: { events: unknown[] } }> = {};
+            for (const e of events.slice(since)) (join[e.room] ??= { timeline: { events: [] } }).timeline.events.push(e.ev);
+            json(res, 200, { next_batch: String(events.length), rooms: { join } });
+          }, since < events.length ? 0 : 50);
+        }
+        json(res, 404, { errcode: 'M_UNRECOGNIZED' });
+      });
+    });
+    try {
+      const { stdout } = await loadtest(['--target', `http://127.0.0.1:${srv.port}/hs/`, '--scenario', 'messaging', '--duration', '1', '--connections', '2', '--senders', '1', '--rooms', '1', '--rate', '10', '--drain', '2', '--json']);
+      const r = JSON.parse(stdout) as MessagingResult;
+      assert.deepEqual(srv.seen.filter((x) => !x.url.startsWith('/hs/_matrix/')).map((x) => x.url), [], 'no call outside the prefix');
+      assert.ok(r.sends.ok >= 8, `${r.sends.ok} sends`);
+      assert.equal(r.delivery.delivered, r.sends.ok * 2);
+    } finally {
+      await srv.close();
     }
   });
 });
