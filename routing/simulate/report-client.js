@@ -55,7 +55,7 @@
         return { label: u.name, bars: [{ share: u.share, requests: u.requests, cls: 'upstream', data: { scenario: s.label, upstream: u.name, kind: 'upstream' } }] };
       })));
     s.upstreams.forEach(function (u) {
-      host.appendChild(chart('servers-' + s.label + '-' + u.name, u.name + ': share of the pool per server · imbalance (max/mean) ' + u.imbalance.toFixed(3) + ' by requests, ' + u.keyImbalance.toFixed(3) + ' by sticky keys',
+      host.appendChild(chart('servers-' + s.label + '-' + u.name, u.name + ': share of the pool per server · imbalance (max/mean per unit of weight) ' + u.imbalance.toFixed(3) + ' by requests, ' + u.keyImbalance.toFixed(3) + ' by sticky keys',
         u.servers.map(function (sv) {
           return { label: sv.name + (sv.down ? ' (down)' : ''), bars: [{ share: sv.poolShare, requests: sv.requests, cls: sv.down ? 'server down' : 'server',
             data: { scenario: s.label, upstream: u.name, server: sv.name, kind: 'server', 'overall-share': sv.share, keys: sv.keys } }] };
