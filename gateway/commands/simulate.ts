@@ -19,8 +19,8 @@ export const help = `Usage: gateway simulate --routes FILE [options]
 
 Sends a synthetic Matrix workload through the compiled routing table of FILE (no network) and
 prints the share of each upstream and server, the imbalance of each pool (max/mean requests per
-unit of weight), and whether routing is sticky: each user's syncs on one server, each room's sends and pagination on one
-server, each remote server's federation transactions on one server.
+unit of weight), and whether routing is sticky: each user's syncs on one server, each room's
+sends and pagination on one server, each remote server's federation transactions on one server.
 
 Traffic model: users, rooms and remote servers with Zipf-distributed activity (a few are very
 busy); Synapse access tokens (syt_…) in the Authorization header or the access_token parameter;
