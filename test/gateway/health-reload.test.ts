@@ -67,22 +67,23 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 5000): Pro
   }
 }
 
+/** routes.yaml of main plus a `work` pool of w1 and w2 (w2's server fields in `w2`), routed at /work. */
+function workDoc(main: { url: string }, w1: { url: string }, w2: { url: string }, w2Fields: Record<string, unknown>, health: Record<string, unknown>): Record<string, unknown> {
+  return {
+    upstreams: {
+      main: { servers: [{ name: 'main', url: main.url }], health_check: { enabled: false } },
+      work: { servers: [{ name: 'w1', url: w1.url }, { name: 'w2', url: w2.url, ...w2Fields }], ...health },
+    },
+    routes: [{ name: 'work', match: { paths: ['^/work$'] }, upstream: 'work' }],
+  };
+}
+
 test('a reload that changes a failing server\'s weight keeps it out and keeps its request count', async () => {
   const main = await startUpstream('main');
   cleanup.push(() => main.close());
   const w1 = await controlled('w1');
   const w2 = await controlled('w2');
-  const doc = (weight: number): Record<string, unknown> => ({
-    upstreams: {
-      main: { servers: [{ name: 'main', url: main.url }], health_check: { enabled: false } },
-      work: {
-        servers: [{ name: 'w1', url: w1.url }, { name: 'w2', url: w2.url, weight }],
-        health_check: { interval: 100, timeout: 1000, rise: 1, fall: 1 },
-        passive_health: { enabled: false },
-      },
-    },
-    routes: [{ name: 'work', match: { paths: ['^/work$'] }, upstream: 'work' }],
-  });
+  const doc = (weight: number) => workDoc(main, w1, w2, { weight }, { health_check: { interval: 100, timeout: 1000, rise: 1, fall: 1 }, passive_health: { enabled: false } });
   const gw = await startGateway(doc(1));
   cleanup.push(() => gw.close());
   for (let i = 0; i < 4; i++) assert.equal((await request(gw.port, '/work')).status, 200);
@@ -108,17 +109,7 @@ test('a reload that changes an ejected server\'s weight keeps the passive ejecti
   cleanup.push(() => main.close());
   const w1 = await controlled('w1');
   const w2 = await controlled('w2');
-  const doc = (weight: number): Record<string, unknown> => ({
-    upstreams: {
-      main: { servers: [{ name: 'main', url: main.url }], health_check: { enabled: false } },
-      work: {
-        servers: [{ name: 'w1', url: w1.url }, { name: 'w2', url: w2.url, weight }],
-        health_check: { enabled: false },
-        passive_health: { failures: 1, window: '10s', eject_for: '30s' },
-      },
-    },
-    routes: [{ name: 'work', match: { paths: ['^/work$'] }, upstream: 'work' }],
-  });
+  const doc = (weight: number) => workDoc(main, w1, w2, { weight }, { health_check: { enabled: false }, passive_health: { failures: 1, window: '10s', eject_for: '30s' } });
   const gw = await startGateway(doc(1));
   cleanup.push(() => gw.close());
   w2.answer = 500;
@@ -142,17 +133,7 @@ test('passive ejection never ejects the last server that can be picked (a `down:
   cleanup.push(() => main.close());
   const w1 = await controlled('w1');
   const w2 = await controlled('w2');
-  const gw = await startGateway({
-    upstreams: {
-      main: { servers: [{ name: 'main', url: main.url }], health_check: { enabled: false } },
-      work: {
-        servers: [{ name: 'w1', url: w1.url }, { name: 'w2', url: w2.url, down: true }],
-        health_check: { enabled: false },
-        passive_health: { failures: 1, window: '10s', eject_for: '30s' },
-      },
-    },
-    routes: [{ name: 'work', match: { paths: ['^/work$'] }, upstream: 'work' }],
-  });
+  const gw = await startGateway(workDoc(main, w1, w2, { down: true }, { health_check: { enabled: false }, passive_health: { failures: 1, window: '10s', eject_for: '30s' } }));
   cleanup.push(() => gw.close());
   w1.answer = 500;
   assert.equal((await request(gw.port, '/work')).status, 500, 'w1 answered 500 (a passive failure)');
