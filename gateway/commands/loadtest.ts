@@ -40,6 +40,7 @@ Options:
                         omission). Default: routing closed loop, messaging 20/s
   --json                print the result as JSON (progress goes to stderr)
   --allow-remote        allow a target that is not 127.0.0.0/8, ::1 or localhost
+  --progress MODE       bar, lines or off (default: bar on a terminal, lines otherwise)
   routing:
   --users N --rooms N --origins N --seed S --mix FILE   as for \`gateway simulate\`
   messaging:
@@ -48,13 +49,18 @@ Options:
   --shared-secret S     Synapse registration_shared_secret (also SWITCHYARD_SHARED_SECRET);
                         without it, open registration with m.login.dummy
   --drain S             seconds clients keep syncing for late messages (default 10)
-  --progress MODE       bar, lines or off (default: bar on a terminal, lines otherwise)
   -h, --help            this text
 
 Progress: a live bar when the output is a terminal, one line a second otherwise.
 Exit status: 0 done, 1 the run failed (e.g. setup errors), 2 usage error or refused target.`;
 
 type Values = { [k: string]: string | boolean | undefined };
+
+/** --progress as given (undefined: the default for the output), or a usage error. */
+function progressMode(raw: string | undefined): 'bar' | 'lines' | 'off' | undefined {
+  if (raw === undefined || raw === 'bar' || raw === 'lines' || raw === 'off') return raw;
+  throw new SimulateError('bad_option', `--progress must be bar, lines or off, not '${raw}'`);
+}
 
 export async function run(argv: string[]): Promise<number> {
   let v: Values;
@@ -89,6 +95,7 @@ async function execute(v: Values): Promise<number> {
   if (!s('target')) throw new SimulateError('bad_option', '--target URL is required (see --help)');
   const scenario = s('scenario');
   if (scenario !== 'routing' && scenario !== 'messaging') throw new SimulateError('bad_option', '--scenario must be routing or messaging');
+  progressMode(s('progress')); // a bad --progress is refused before anything is sent
   const target = checkTarget(s('target')!, v['allow-remote'] === true);
   const loop = {
     durationMs: numberOption('duration', s('duration'), 10, 3600)! * 1000,
@@ -97,7 +104,7 @@ async function execute(v: Values): Promise<number> {
   };
   const stream = v.json ? process.stderr : process.stdout;
   const warmupMs = (raw: string | undefined): number => (raw === '0' ? 0 : numberOption('warmup', raw, 1, 600)! * 1000);
-  const mode = s('progress') as 'bar' | 'lines' | 'off' | undefined;
+  const mode = progressMode(s('progress'));
   const progress = (status: () => string) => {
     const total = loop.durationMs + (scenario === 'routing' ? warmupMs(s('warmup')) : 0);
     const p = startProgress({ stream, durationMs: total, mode }, status);

@@ -275,5 +275,7 @@ describe('loadtest targets', () => {
       (e: { code: number; stderr: string }) => e.code === 2 && /not a loopback address.*--allow-remote/.test(e.stderr));
     await assert.rejects(loadtest(['--target', 'http://127.0.0.1:1', '--scenario', 'nope']),
       (e: { code: number; stderr: string }) => e.code === 2 && /routing or messaging/.test(e.stderr));
+    await assert.rejects(loadtest(['--target', 'http://127.0.0.1:1', '--scenario', 'routing', '--progress', 'bogus']),
+      (e: { code: number; stderr: string }) => e.code === 2 && /--progress must be bar, lines or off/.test(e.stderr));
   });
 });
