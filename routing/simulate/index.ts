@@ -42,8 +42,10 @@ export function simulateConfig(config: RoutesConfig, o: SimulateOptions): Simula
   const added = add.map(parseAdd);
   const tables: LaneSpec[] = [{ label: 'before', table: compileTable(config) }];
   if (down.length > 0 || added.length > 0) {
-    const changed = new Set([...added.map((a) => a.upstream), ...down.map((d) => upstreamOf(config, d))]);
-    tables.push({ label: 'after', table: compileTable(applyMembership(config, down, added)), changed });
+    const after = applyMembership(config, down, added);
+    // Resolved in the changed config: a --down may name a server --add brings in.
+    const changed = new Set([...added.map((a) => a.upstream), ...down.map((d) => upstreamOf(after, d))]);
+    tables.push({ label: 'after', table: compileTable(after), changed });
   }
   const zipfUsers = o.zipfUsers ?? DEFAULT_ZIPF_USERS, zipfRooms = o.zipfRooms ?? DEFAULT_ZIPF_ROOMS;
   const model = createTrafficModel({ users: o.users, rooms: o.rooms, origins: o.origins, seed: o.seed, mix, zipfUsers, zipfRooms });

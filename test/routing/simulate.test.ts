@@ -202,6 +202,14 @@ describe('gateway simulate: membership changes', () => {
     assert.deepEqual([g1, v1, r1, c1], [g2, v2, r2, c2]);
   });
 
+  it('--down may name a server --add brings in (added down: nothing moves to it)', () => {
+    const r = base(file, { add: ['event=event3@http://127.0.0.1:8123'], down: ['event3'], requests: 20_000 });
+    const added = upstream(r, 'event', 1).servers.find((x) => x.name === 'event3')!;
+    assert.equal(added.down, true);
+    assert.equal(added.requests, 0);
+    assert.equal(r.movement!.moved, 0);
+  });
+
   it('rejects unknown, ambiguous or malformed changes with a hint', () => {
     assert.throws(() => base(file, { down: ['snyc2'], requests: 10 }), (e: unknown) => e instanceof SimulateError && e.code === 'unknown_server' && /did you mean 'sync2'/.test(e.message));
     assert.throws(() => base(file, { add: ['evnt=e3@http://127.0.0.1:1'], requests: 10 }), (e: unknown) => e instanceof SimulateError && /did you mean 'event'/.test(e.message));
