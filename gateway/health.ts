@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import type { ServerState } from '../routing/types.ts';
+import { serverIdentity } from '../routing/table.ts';
 import type { UpstreamConfig } from '../config/routes-schema.ts';
 import { parseTarget } from './pool.ts';
 
@@ -64,7 +65,7 @@ export class HealthMonitor {
     for (const up of upstreams.values()) {
       for (const server of up.servers) {
         seen.add(server);
-        const old = this.records.get(server) ?? this.byIdentity.get(identity(server));
+        const old = this.records.get(server) ?? this.byIdentity.get(serverIdentity(server));
         if (old !== undefined) {
           if (old.server !== server) {
             this.records.delete(old.server);
@@ -79,7 +80,7 @@ export class HealthMonitor {
         }
         const rec = newRecord(server, up);
         this.records.set(server, rec);
-        this.byIdentity.set(identity(server), rec);
+        this.byIdentity.set(serverIdentity(server), rec);
         this.apply(rec, 'active_ok');
         this.schedule(rec, true);
       }
@@ -90,7 +91,7 @@ export class HealthMonitor {
   /** Passive health: one attempt on `server` ended. */
   attempt(server: ServerState, outcome: 'ok' | 'failure'): void {
     // An exchange of the previous table may end on the object a reload replaced (same identity).
-    const rec = this.records.get(server) ?? this.byIdentity.get(identity(server));
+    const rec = this.records.get(server) ?? this.byIdentity.get(serverIdentity(server));
     if (rec === undefined || !rec.config.passive_health.enabled) return;
     if (outcome === 'ok') {
       rec.passiveFailures = 0;
@@ -181,7 +182,7 @@ export class HealthMonitor {
     rec.checkTimer = null;
     rec.readmitTimer = null;
     this.records.delete(rec.server);
-    if (this.byIdentity.get(identity(rec.server)) === rec) this.byIdentity.delete(identity(rec.server));
+    if (this.byIdentity.get(serverIdentity(rec.server)) === rec) this.byIdentity.delete(serverIdentity(rec.server));
   }
 
   /** The last active check of a server (for /status). */
@@ -199,11 +200,6 @@ export class HealthMonitor {
     this.stopped = true;
     for (const rec of [...this.records.values()]) this.drop(rec);
   }
-}
-
-/** What identifies a server across reloads (routing/table.ts defaultServerStore uses the same). */
-function identity(s: ServerState): string {
-  return JSON.stringify([s.upstream, s.name, s.url]);
 }
 
 function newRecord(server: ServerState, up: MonitoredUpstream): Record {

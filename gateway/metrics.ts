@@ -5,6 +5,7 @@
  */
 import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom-client';
 import type { ServerState } from '../routing/types.ts';
+import { serverIdentity } from '../routing/table.ts';
 import type { RouteRuntime } from './route-runtime.ts';
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -24,11 +25,6 @@ interface RouteSlot {
 interface ServerCount {
   readonly name: string;
   count: number;
-}
-
-/** What identifies a server across reloads (as routing/table.ts defaultServerStore and gateway/health.ts). */
-function serverKey(s: ServerState): string {
-  return JSON.stringify([s.upstream, s.name, s.url]);
 }
 
 /** A value in prom-client's metric-get format. */
@@ -127,7 +123,7 @@ export class GatewayMetrics {
   private countOf(server: ServerState): ServerCount {
     let c = this.counts.get(server);
     if (c === undefined) {
-      const key = serverKey(server);
+      const key = serverIdentity(server);
       c = this.perServer.get(key);
       if (c === undefined) this.perServer.set(key, (c = { name: server.name, count: 0 }));
       this.counts.set(server, c);

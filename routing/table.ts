@@ -60,11 +60,18 @@ export type ServerStore = ServerStateStore & {
  * server's health record (gateway/health.ts HealthMonitor.sync) to it, and /status counts by
  * upstream/name/url too. After a table is in use, `retain` forgets servers it no longer has.
  */
+/**
+ * What identifies a server across reloads: its upstream, name and url. The store, the health
+ * monitor (gateway/health.ts) and the /status counts (gateway/metrics.ts) all key on it.
+ */
+export function serverIdentity(s: Pick<ServerState, 'upstream' | 'name' | 'url'>): string {
+  return JSON.stringify([s.upstream, s.name, s.url]);
+}
+
 export function defaultServerStore(): ServerStore {
   let known = new Map<string, ServerState>();
-  const keyOf = (upstream: string, name: string, url: string): string => JSON.stringify([upstream, name, url]);
   const store: ServerStateStore = (upstream, name, url, weight, down) => {
-    const key = keyOf(upstream, name, url);
+    const key = serverIdentity({ upstream, name, url });
     const old = known.get(key);
     if (old && old.weight === weight && old.down === down) return old;
     const s: ServerState = { upstream, name, url, weight, down, available: old?.available ?? true, inflight: 0 };
@@ -73,7 +80,7 @@ export function defaultServerStore(): ServerStore {
   };
   const retain = (current: Iterable<ServerState>): void => {
     const kept = new Map<string, ServerState>();
-    for (const s of current) kept.set(keyOf(s.upstream, s.name, s.url), s);
+    for (const s of current) kept.set(serverIdentity(s), s);
     known = kept;
   };
   return Object.assign(store, { retain });
