@@ -13,6 +13,7 @@ import { matches, parseFilter, type EventFilter } from '../rooms/filter.ts';
 import { eventByTxn, getEvent, roomEventsBackward, roomEventsForward } from '../storage/events.ts';
 import { parseStreamToken } from '../streams/token.ts';
 import { RateLimiter } from '../ratelimit.ts';
+import { runSerially } from '../serial.ts';
 
 /** Routes of this module. */
 export function eventRoutes(hs: Homeserver): RouteDef[] {
@@ -39,13 +40,7 @@ export function eventRoutes(hs: Homeserver): RouteDef[] {
     // (or, unlimited, build an event for the unique index to discard). Retries on other processes
     // are still decided by the persister.
     const t = transaction(requester(c), txn, d.type);
-    const key = JSON.stringify([c.params.room!, t.scope, t.key]);
-    for (let running = inFlight.get(key); running; running = inFlight.get(key)) await running;
-    const attempt = limitedSend(hs, c, d, txn);
-    const settled = attempt.then(() => undefined, () => undefined);
-    inFlight.set(key, settled);
-    void settled.then(() => { if (inFlight.get(key) === settled) inFlight.delete(key); });
-    return attempt;
+    return runSerially(inFlight, JSON.stringify([c.params.room!, t.scope, t.key]), () => limitedSend(hs, c, d, txn));
   };
   const r = (method: RouteDef['method'], path: string, handler: RouteDef['handler']): RouteDef => ({ method, path, auth: 'user', placement: 'any', handler });
   return [

@@ -13,6 +13,7 @@ import { authorize, repeatedMember } from './auth.ts';
 import { newEventId, type EventDraft, type StoredEvent } from './event.ts';
 import { RoomState } from './state.ts';
 import { eventRow } from '../sync/window.ts';
+import { runSerially } from '../serial.ts';
 
 /** A batch of drafts for one room; `create` also inserts the rooms row (createRoom). */
 export interface PersistRequest {
@@ -46,12 +47,7 @@ export class EventPersister {
 
   /** Persists a batch atomically (all or none) after authorizing every draft in order. */
   persist(req: PersistRequest): Promise<PersistResult> {
-    const prev = this.#locks.get(req.room_id) ?? Promise.resolve();
-    const run = prev.then(() => this.#persistLocked(req), () => this.#persistLocked(req));
-    const tail = run.catch(() => undefined);
-    this.#locks.set(req.room_id, tail);
-    void tail.then(() => { if (this.#locks.get(req.room_id) === tail) this.#locks.delete(req.room_id); });
-    return run;
+    return runSerially(this.#locks, req.room_id, () => this.#persistLocked(req));
   }
 
   async #persistLocked(req: PersistRequest): Promise<PersistResult> {

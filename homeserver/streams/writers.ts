@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { StreamName } from '../config/deployment.ts';
 import type { ReplicationBus } from '../replication/bus.ts';
 import { inTransaction } from '../storage/db.ts';
+import { runSerially } from '../serial.ts';
 
 /** One write, tagged by stream. */
 export type StreamOp =
@@ -103,12 +104,7 @@ export class LocalStreamWriter {
     const txn = op.txn;
     if (!txn) return this.#deliverToDevice(op);
     const key = JSON.stringify([op.sender, txn.device_id, op.type, txn.txn_id]);
-    for (let running = this.#toDeviceInFlight.get(key); running; running = this.#toDeviceInFlight.get(key)) await running;
-    const attempt = this.#deliverToDevice(op);
-    const settled = attempt.then(() => undefined, () => undefined);
-    this.#toDeviceInFlight.set(key, settled);
-    void settled.then(() => { if (this.#toDeviceInFlight.get(key) === settled) this.#toDeviceInFlight.delete(key); });
-    return attempt;
+    return runSerially(this.#toDeviceInFlight, key, () => this.#deliverToDevice(op));
   }
 
   async #deliverToDevice(op: Extract<StreamOp, { stream: 'to_device' }>): Promise<number[]> {
