@@ -10,6 +10,7 @@ import type { ServerState } from '../routing/types.ts';
 import type { Gateway } from './server.ts';
 import { STATUS_HTML } from './status-page.ts';
 import { clusterMetricsText, clusterStatus, inCluster } from './cluster-metrics.ts';
+import { serverIdentity } from '../routing/table.ts';
 
 /** One server as /status shows it. */
 export interface ServerStatus {
@@ -94,7 +95,7 @@ export function mergeStatus(own: StatusDocument, docs: readonly StatusDocument[]
   const sum = (f: (d: StatusDocument) => number): number => all.reduce((n, d) => n + f(d), 0);
   const servers = new Map<string, ServerStatus[]>();
   for (const d of all) for (const u of d.upstreams) for (const s of u.servers) {
-    const key = JSON.stringify([u.name, s.name, s.url]);
+    const key = serverIdentity({ upstream: u.name, name: s.name, url: s.url });
     servers.set(key, [...(servers.get(key) ?? []), s]);
   }
   // Every worker reloads on each SIGHUP (the primary forwards it), so summing would count one
@@ -117,7 +118,7 @@ export function mergeStatus(own: StatusDocument, docs: readonly StatusDocument[]
     upstreams: own.upstreams.map((u) => ({
       ...u,
       servers: u.servers.map((s) => {
-        const each = servers.get(JSON.stringify([u.name, s.name, s.url])) ?? [s];
+        const each = servers.get(serverIdentity({ upstream: u.name, name: s.name, url: s.url })) ?? [s];
         const ejected = each.map((x) => x.ejected_until).filter((x): x is number => x !== null);
         let check: ServerStatus['last_check'] = null;
         for (const x of each) check = latest(check, x.last_check);
