@@ -356,14 +356,23 @@ export class Exchange implements ConnectionUser {
    * written now (with backpressure, as any streamed body) and the exchange streams from here on.
    */
   private spillDrift(): void {
-    const buffered = this.drift!;
+    const buffered = this.releaseDrift(this.drift!);
+    if (buffered !== null) for (const c of buffered.chunks) this.write(c);
+  }
+
+  /**
+   * Sends the head of a held 404/405 and counts its held body, which the caller writes (streaming:
+   * this.write, with backpressure; at the end: res.write, the upstream connection being gone).
+   * Null when writeHead refused the head and failed the exchange.
+   */
+  private releaseDrift(buffered: DriftBuffer): DriftBuffer | null {
     this.drift = null;
     this.phase = 'streaming';
     this.status = buffered.status;
     this.writeHead(buffered.status, filterResponseHeaders(buffered.headers));
-    if (this.phase !== 'streaming') return; // writeHead refused the head and failed the exchange
+    if (this.phase !== 'streaming') return null;
     this.bytesOut += buffered.size;
-    for (const c of buffered.chunks) this.write(c);
+    return buffered;
   }
 
   private finishDrift(): void {
@@ -378,12 +387,8 @@ export class Exchange implements ConnectionUser {
         return this.attempt(next);
       }
     }
-    this.phase = 'streaming';
-    this.status = buffered.status;
-    this.writeHead(buffered.status, filterResponseHeaders(buffered.headers));
-    if (this.phase !== 'streaming') return; // writeHead refused the head and failed the exchange
+    if (this.releaseDrift(buffered) === null) return;
     for (const c of buffered.chunks) this.res.write(c);
-    this.bytesOut += buffered.size;
     this.phase = 'done';
     this.res.end();
     this.ctx.observer.finish(this);
