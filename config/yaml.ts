@@ -5,7 +5,7 @@
  * LineCounter (its plain `parse()` forgets positions).
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type YAMLError } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Tags, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 
 export { zodIssues } from './zod-issues.ts';
@@ -26,8 +26,14 @@ export interface YamlSource {
   keyPositionOf(path: readonly (string | number)[]): Position;
 }
 
+/** How a file is resolved: YAML 1.2 by default; Synapse's files as YAML 1.1 (config/synapse/yaml.ts). */
+export interface YamlOptions {
+  readonly version?: '1.1' | '1.2';
+  readonly customTags?: Tags | ((tags: Tags) => Tags);
+}
+
 /** Reads and parses a YAML file; a missing or unreadable file is a ConfigError too. */
-export function loadYamlFile(file: string): YamlSource {
+export function loadYamlFile(file: string, opts: YamlOptions = {}): YamlSource {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -35,7 +41,7 @@ export function loadYamlFile(file: string): YamlSource {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new ConfigError([{ file, line: 1, column: 1, severity: 'error', message: `cannot read ${file}: ${reason}`, code: 'yaml_syntax' }]);
   }
-  return parseYaml(text, file);
+  return parseYaml(text, file, opts);
 }
 
 /**
@@ -43,9 +49,9 @@ export function loadYamlFile(file: string): YamlSource {
  * Throws a ConfigError listing every syntax error (duplicate keys included: YAML 1.2 §3.2.1.1
  * requires unique keys, and a silently overridden key is a classic outage).
  */
-export function parseYaml(text: string, file: string): YamlSource {
+export function parseYaml(text: string, file: string, opts: YamlOptions = {}): YamlSource {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true, ...opts });
   if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => syntaxIssue(e, lines, file)));
   let value: unknown;
   try {

@@ -1,12 +1,9 @@
 /**
  * Synapse's files as Synapse reads them: PyYAML's `safe_load`, which is YAML 1.1, so `tls: yes`,
- * `on`/`off` and `no` are booleans (and `0644` octal). Positions and syntax errors come from the
- * config package's reader (../yaml.ts), so every message still points at file:line:column; the
- * value is the same document resolved with the YAML 1.1 schema.
+ * `on`/`off` and `no` are booleans (and `0644` octal). Read through the config package's reader
+ * (../yaml.ts) with the YAML 1.1 schema, so every message still points at file:line:column.
  */
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, type Tags } from 'yaml';
-import { ConfigError } from '../errors.ts';
+import type { Tags } from 'yaml';
 import { loadYamlFile, type YamlSource } from '../yaml.ts';
 
 /**
@@ -23,26 +20,11 @@ function pyyamlBooleans(tags: Tags): Tags {
   });
 }
 
-/** The value of YAML text as PyYAML resolves it (YAML 1.1 scalars, `<<` merge keys). */
-export function parseYaml11(text: string, file: string): unknown {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { version: '1.1', customTags: pyyamlBooleans, merge: true, uniqueKeys: false, lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => {
-      const p = lines.linePos(e.pos[0]);
-      return { file, line: p.line, column: p.col, severity: 'error' as const, message: `YAML syntax: ${e.message}`, code: 'yaml_syntax' as const };
-    }));
-  }
-  try {
-    return doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    throw new ConfigError([{ file, line: 1, column: 1, severity: 'error', message: (err as Error).message, code: 'yaml_syntax' }]);
-  }
-}
-
-/** Reads a Synapse config file: positions and errors as loadYamlFile, values as PyYAML. */
+/**
+ * Reads a Synapse config file: values as PyYAML resolves them (YAML 1.1 scalars, PyYAML's
+ * booleans, `<<` merge keys), positions and syntax errors as every other file's. Duplicate keys
+ * stay an error (PyYAML would keep the last).
+ */
 export function loadSynapseYaml(file: string): YamlSource {
-  const src = loadYamlFile(file);
-  const value = parseYaml11(readFileSync(file, 'utf8'), file);
-  return { file: src.file, value, positionOf: src.positionOf, keyPositionOf: src.keyPositionOf };
+  return loadYamlFile(file, { version: '1.1', customTags: pyyamlBooleans });
 }
