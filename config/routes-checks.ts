@@ -9,6 +9,7 @@ import type { RoutesConfig, ServerConfig } from './routes-schema.ts';
 import { choiceHint, type ConfigIssue, type IssueCode } from './errors.ts';
 import { shadowedRoutes } from './routes-shadow.ts';
 import type { YamlSource } from './yaml.ts';
+import { isLoopbackHost } from './hosts.ts';
 import { valueAt } from './zod-issues.ts';
 import type { z } from 'zod';
 
@@ -78,11 +79,6 @@ function duplicates(names: readonly string[], where: (i: number) => Path, what: 
   });
 }
 
-function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
-}
-
 const WILDCARD = new Set(['0.0.0.0', '::', '']);
 
 /**
@@ -100,7 +96,7 @@ function checkListeners(config: RoutesConfig, f: Findings): void {
       f.add('error', ['listeners', i, 'port'], 'duplicate_port', `listener '${l.name}' binds port ${l.port}, already bound by listener '${ls[clash]!.name}'`,
         `first bound at line ${f.lineOf(['listeners', clash, 'port'])}`);
     }
-    if (l.kind === 'admin' && !isLoopback(l.host)) {
+    if (l.kind === 'admin' && !isLoopbackHost(l.host)) {
       f.add('warning', ['listeners', i, 'host'], 'admin_exposed', `admin listener '${l.name}' is bound to ${l.host || 'every address'}, not a loopback address`,
         'bind it to 127.0.0.1 or ::1 (it exposes status, metrics and topology), or firewall it');
     }
@@ -189,7 +185,7 @@ export function canonicalHost(host: string): string {
 /** Loopback, or the unspecified address (which connects to this machine): a host that is surely this machine. */
 export function isLocalHost(host: string): boolean {
   const h = canonicalHost(host);
-  return isLoopback(h) || WILDCARD.has(h);
+  return isLoopbackHost(h) || WILDCARD.has(h);
 }
 
 /**
@@ -210,8 +206,8 @@ function landsOn(host: string): string[] {
  * (loopback): other names or addresses may be another host's.
  */
 function accepts(listener: string, address: string): boolean {
-  if (listener === '' || listener === '::') return isLoopback(address);
-  if (listener === '0.0.0.0') return isIP(address) === 4 && isLoopback(address);
+  if (listener === '' || listener === '::') return isLoopbackHost(address);
+  if (listener === '0.0.0.0') return isIP(address) === 4 && isLoopbackHost(address);
   if (listener === 'localhost') return address === '127.0.0.1' || address === '::1';
   return listener === address;
 }

@@ -5,6 +5,10 @@
  */
 import type { YamlSource } from '../yaml.ts';
 import type { BoundListener, HttpListener, ImportWarning } from './types.ts';
+import { isLoopbackHost } from '../hosts.ts';
+
+/** Loopback test of a bind address (config/hosts.ts). */
+export { isLoopbackHost as isLoopback } from '../hosts.ts';
 
 /**
  * Synapse binds both `::` and `0.0.0.0` when a listener names no address
@@ -74,12 +78,6 @@ function pickHost(addresses: readonly string[]): string {
   return hosts.find((h) => !h.startsWith('[')) ?? hosts[0] ?? '127.0.0.1';
 }
 
-/** True for addresses only this machine can reach (a unix socket counts as private too). */
-export function isLoopback(address: string): boolean {
-  const a = address.replace(/^\[|\]$/g, '').toLowerCase();
-  return a === 'localhost' || a === '::1' || /^127\./.test(a) || a === '::ffff:127.0.0.1';
-}
-
 /** Resources the gateway routes to a process, `keys` included (main's /_matrix/key/). */
 const ROUTED_RESOURCES: readonly string[] = Object.freeze([...PUBLIC_RESOURCES, 'keys']);
 
@@ -110,7 +108,7 @@ export function readListeners(src: YamlSource, key: string, owner: string, warni
     const listener = toListener(item, src.file, line);
     if (!listener) return;
     (listener.tls ? tls : out).push(listener);
-    const exposed = listener.bindAddresses.filter((a) => !isLoopback(a));
+    const exposed = listener.bindAddresses.filter((a) => !isLoopbackHost(a));
     if (listener.resources.has('replication') && exposed.length > 0) {
       warnings.push({
         code: 'replication_exposed', file: src.file, line,
