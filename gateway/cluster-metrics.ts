@@ -11,43 +11,56 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 
 const REQUEST = 'switchyard:metrics';
-const REPLY = 'switchyard:metrics-reply';
+const STATUS = 'switchyard:status';
+/** The primary's answer to either request: `text` for metrics, `docs` for status, or `error`. */
+const REPLY = 'switchyard:reply';
+const STATUS_COLLECT = 'switchyard:status-collect';
+const STATUS_PART = 'switchyard:status-part';
 
-interface MetricsMessage { type: string; id: number; text?: string; error?: string }
+interface Reply { type: string; id: number; text?: string; docs?: unknown[]; error?: string }
 
 let nextId = 0;
-const pending = new Map<number, (m: MetricsMessage) => void>();
+const pending = new Map<number, (m: Reply) => void>();
+let listening = false;
 
-/** In a worker: answer the primary's prom-client requests from `registry`, and route replies. */
-export function setupWorkerMetrics(registry: Registry): void {
-  new AggregatorRegistry(); // installs prom-client's worker-side IPC listener
-  AggregatorRegistry.setRegistries([registry]);
-  process.on('message', (m: MetricsMessage) => {
-    if (m?.type !== REPLY) return;
-    pending.get(m.id)?.(m);
-    pending.delete(m.id);
-  });
-}
-
-/** In a worker: the cluster-wide exposition text, via the primary. */
-export function clusterMetricsText(timeoutMs = 5000): Promise<string> {
+/** In a worker: one request to the primary, answered by a REPLY with the same id. */
+function askPrimary(type: string, timeoutMs: number): Promise<Reply> {
+  if (!listening) {
+    listening = true;
+    process.on('message', (m: Reply) => {
+      if (m?.type !== REPLY) return;
+      pending.get(m.id)?.(m);
+      pending.delete(m.id);
+    });
+  }
   return new Promise((resolve, reject) => {
     const id = nextId++;
     const timer = setTimeout(() => { pending.delete(id); reject(new Error('the primary did not answer')); }, timeoutMs);
     pending.set(id, (m) => {
       clearTimeout(timer);
       if (m.error !== undefined) reject(new Error(m.error));
-      else resolve(m.text ?? '');
+      else resolve(m);
     });
-    process.send?.({ type: REQUEST, id });
+    process.send?.({ type, id });
   });
+}
+
+/** In a worker: answer the primary's prom-client requests from `registry`. */
+export function setupWorkerMetrics(registry: Registry): void {
+  new AggregatorRegistry(); // installs prom-client's worker-side IPC listener
+  AggregatorRegistry.setRegistries([registry]);
+}
+
+/** In a worker: the cluster-wide exposition text, via the primary. */
+export async function clusterMetricsText(timeoutMs = 5000): Promise<string> {
+  return (await askPrimary(REQUEST, timeoutMs)).text ?? '';
 }
 
 /** In the primary: serve workers' requests for the aggregated metrics and status documents. */
 export function servePrimaryMetrics(): void {
   servePrimaryStatus();
   const aggregator = new AggregatorRegistry();
-  cluster.on('message', (worker, m: MetricsMessage) => {
+  cluster.on('message', (worker, m: Reply) => {
     if (m?.type !== REQUEST) return;
     aggregator.clusterMetrics().then(
       (text) => worker.send({ type: REPLY, id: m.id, text }),
@@ -61,34 +74,18 @@ export function inCluster(): boolean {
   return cluster.isWorker;
 }
 
-const STATUS = 'switchyard:status';
-const STATUS_REPLY = 'switchyard:status-reply';
-const STATUS_COLLECT = 'switchyard:status-collect';
-const STATUS_PART = 'switchyard:status-part';
+interface StatusMessage { type: string; id: number; doc?: unknown }
 
-interface StatusMessage { type: string; id: number; doc?: unknown; docs?: unknown[] }
-
-const pendingStatus = new Map<number, (docs: unknown[]) => void>();
-
-/** In a worker: answer the primary's collection with `doc()`, and route replies to clusterStatus. */
+/** In a worker: answer the primary's collection with `doc()`. */
 export function setupWorkerStatus(doc: () => unknown): void {
   process.on('message', (m: StatusMessage) => {
     if (m?.type === STATUS_COLLECT) process.send?.({ type: STATUS_PART, id: m.id, doc: doc() });
-    else if (m?.type === STATUS_REPLY) {
-      pendingStatus.get(m.id)?.(m.docs ?? []);
-      pendingStatus.delete(m.id);
-    }
   });
 }
 
 /** In a worker: every worker's /status document (this one's included), via the primary. */
-export function clusterStatus(timeoutMs = 5000): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const id = nextId++;
-    const timer = setTimeout(() => { pendingStatus.delete(id); reject(new Error('the primary did not answer')); }, timeoutMs);
-    pendingStatus.set(id, (docs) => { clearTimeout(timer); resolve(docs); });
-    process.send?.({ type: STATUS, id });
-  });
+export async function clusterStatus(timeoutMs = 5000): Promise<unknown[]> {
+  return (await askPrimary(STATUS, timeoutMs)).docs ?? [];
 }
 
 /** In the primary: on a worker's request, collect every live worker's document (1 s at most) and send them back. */
@@ -104,7 +101,7 @@ function servePrimaryStatus(collectMs = 1000): void {
     const done = (): void => {
       clearTimeout(timer);
       collecting.delete(id);
-      if (worker.isConnected()) worker.send({ type: STATUS_REPLY, id: m.id, docs });
+      if (worker.isConnected()) worker.send({ type: REPLY, id: m.id, docs });
     };
     const timer = setTimeout(done, collectMs); // a busy or dying worker must not hold /status
     collecting.set(id, (doc) => {
